@@ -1,0 +1,57 @@
+# Top-level wrapper around CMake. The two commands a newcomer needs:
+#   make demo   - build and run the showcase
+#   make test   - build and run the whole test suite
+# Others: make bench, make install PREFIX=..., make asan, make tsan, make clean.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo bench install asan tsan cross clean
+
+all: build
+
+# Install what is missing (as root via apt-get), or print the exact command.
+deps:
+	@tools/deps.sh build
+
+$(BUILD)/CMakeCache.txt:
+	@tools/deps.sh build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+demo: build
+	$(BUILD)/examples/demo
+
+bench: build
+	@tools/deps.sh bench
+	bench/run.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Sanitizer runs: the library and the tests built with ASan+UBSan / TSan.
+asan:
+	@tools/deps.sh build
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGO_SANITIZE=address -DGO_BUILD_BENCH=OFF
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ctest --output-on-failure -j$(JOBS)
+
+tsan:
+	@tools/deps.sh build
+	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=thread -DGO_BUILD_BENCH=OFF
+	cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && ctest --output-on-failure -j$(JOBS)
+
+# The aarch64 context switch, cross-compiled and run under qemu-user.
+cross:
+	tools/cross-aarch64.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan

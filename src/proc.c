@@ -1,0 +1,382 @@
+/*
+ * proc.c - the goroutine life cycle and the goroutine API.
+ *
+ * A G is born in stack.c (descriptor on top of a fresh stack), started here
+ * (go/go_copy/go_spawn), scheduled by sched.c, and when its function
+ * returns it becomes G_DEAD and is recycled with its stack: first into its
+ * P's free list (owner only, no atomics), spilling batches of GFREE_MAX/2 to
+ * a global pool when that list grows past GFREE_MAX. A spawn takes a G from
+ * its P's list, then from the global pool, and only then asks stack.c for a
+ * new one. So a program that spawns and finishes goroutines at a steady rate
+ * makes no system call and touches no new page per spawn.
+ *
+ * The global pool is a deque: recently dead (hot) Gs are pushed at the
+ * front and taken from the front; when the pool holds more than POOL_HOT
+ * Gs, each spilled batch has its stack pages dropped (stack_release) and is
+ * put at the back, so memory is given back after a burst without slowing a
+ * steady state. Custom-size stacks are unmapped on exit instead.
+ *
+ * Every default-size G ever created stays on the all-G list (its
+ * descriptor is never freed), which is what dumps and deadlock reports walk.
+ *
+ * State machine (proc_setstatus checks it):
+ *   IDLE -> RUNNABLE (spawn) -> RUNNING <-> RUNNABLE (yield/preempt)
+ *   RUNNING -> WAITING (park) -> RUNNABLE (ready)
+ *   RUNNING -> DEAD (exit) -> IDLE (recycled) -> RUNNABLE ...
+ */
+#include "proc.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "debug.h"
+#include "sched.h"
+#include "stack.h"
+
+#define POOL_HOT 1024  /* global free Gs kept with their stack pages */
+#define GOID_BATCH 16
+
+static rlock_t allg_lock = RLOCK_INIT;
+static g_t *allg;
+static int64_t nallg;
+static g_t *pool_tail; /* back of the global pool; under sched.gfree_lock */
+
+static const char *const status_names[G_NSTATUS] = {
+    [G_IDLE] = "idle", [G_RUNNABLE] = "runnable", [G_RUNNING] = "running",
+    [G_WAITING] = "waiting", [G_DEAD] = "dead",
+};
+
+static const char *const reason_names[WAIT_NREASONS] = {
+    [WAIT_NONE] = "waiting",
+    [WAIT_SEMACQUIRE] = "semacquire",
+    [WAIT_WG] = "sync.WaitGroup.Wait",
+    [WAIT_CHAN_SEND] = "chan send",
+    [WAIT_CHAN_RECV] = "chan receive",
+    [WAIT_CHAN_SEND_NIL] = "chan send (nil chan)",
+    [WAIT_CHAN_RECV_NIL] = "chan receive (nil chan)",
+    [WAIT_SELECT] = "select",
+    [WAIT_SELECT_NO_CASES] = "select (no cases)",
+    [WAIT_SLEEP] = "sleep",
+    [WAIT_MUTEX] = "sync.Mutex.Lock",
+    [WAIT_RWMUTEX_R] = "sync.RWMutex.RLock",
+    [WAIT_RWMUTEX_W] = "sync.RWMutex.Lock",
+    [WAIT_COND] = "sync.Cond.Wait",
+    [WAIT_IO] = "IO wait",
+    [WAIT_LOCKED_THREAD] = "locked to thread",
+};
+
+const char *g_status_name(enum g_status s)
+{
+    return (unsigned)s < G_NSTATUS ? status_names[s] : "?";
+}
+
+const char *wait_reason_name(enum wait_reason r)
+{
+    return (unsigned)r < WAIT_NREASONS && reason_names[r] ? reason_names[r] : "?";
+}
+
+/* Legal transitions: bit `to` set in legal[from]. */
+static const uint8_t legal[G_NSTATUS] = {
+    [G_IDLE] = 1u << G_RUNNABLE,
+    [G_RUNNABLE] = 1u << G_RUNNING,
+    [G_RUNNING] = 1u << G_RUNNABLE | 1u << G_WAITING | 1u << G_DEAD,
+    [G_WAITING] = 1u << G_RUNNABLE,
+    [G_DEAD] = 1u << G_IDLE,
+};
+
+void proc_setstatus(g_t *g, enum g_status to)
+{
+    uint32_t from = __atomic_load_n(&g->status, __ATOMIC_RELAXED);
+    if (__builtin_expect(!(legal[from] & (1u << to)), 0)) {
+        static char msg[96];
+        /* Built by hand: we are about to die and must not allocate. */
+        strcpy(msg, "runtime: illegal goroutine transition ");
+        strcat(msg, g_status_name((enum g_status)from));
+        strcat(msg, " -> ");
+        strcat(msg, g_status_name(to));
+        debug_fatal(msg);
+    }
+    __atomic_store_n(&g->status, to, __ATOMIC_RELAXED);
+}
+
+void proc_init(void)
+{
+}
+
+g_t *proc_allg_first(void)
+{
+    return __atomic_load_n(&allg, __ATOMIC_ACQUIRE);
+}
+
+int64_t proc_allg_count(void)
+{
+    return __atomic_load_n(&nallg, __ATOMIC_RELAXED);
+}
+
+static void allg_add(g_t *g)
+{
+    rlock(&allg_lock);
+    g->allnext = allg;
+    g->allprev = NULL;
+    if (allg)
+        allg->allprev = g;
+    __atomic_store_n(&allg, g, __ATOMIC_RELEASE);
+    nallg++;
+    runlock(&allg_lock);
+}
+
+static void allg_remove(g_t *g)
+{
+    rlock(&allg_lock);
+    if (g->allprev)
+        g->allprev->allnext = g->allnext;
+    else
+        __atomic_store_n(&allg, g->allnext, __ATOMIC_RELEASE);
+    if (g->allnext)
+        g->allnext->allprev = g->allprev;
+    nallg--;
+    runlock(&allg_lock);
+}
+
+/* ---- free lists ---------------------------------------------------------- */
+
+/* Take a batch from the global pool into p (front first). */
+static g_t *pool_get(p_t *p)
+{
+    if (__atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) == 0)
+        return NULL;
+    rlock(&sched.gfree_lock);
+    g_t *first = sched.gfree;
+    if (!first) {
+        runlock(&sched.gfree_lock);
+        return NULL;
+    }
+    sched.gfree = first->schedlink;
+    sched.ngfree--;
+    for (int i = 0; p && i < GFREE_MAX / 2 - 1 && sched.gfree; i++) {
+        g_t *g = sched.gfree;
+        sched.gfree = g->schedlink;
+        sched.ngfree--;
+        g->schedlink = p->gfree;
+        p->gfree = g;
+        p->ngfree++;
+    }
+    if (!sched.gfree)
+        pool_tail = NULL;
+    runlock(&sched.gfree_lock);
+    return first;
+}
+
+/* Put a chain of n dead Gs into the global pool. */
+static void pool_put(g_t *head, g_t *tail, int n)
+{
+    bool cold = __atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) >= POOL_HOT;
+    if (cold)
+        for (g_t *g = head; g; g = g->schedlink)
+            stack_release(g);
+    rlock(&sched.gfree_lock);
+    if (cold && pool_tail) {
+        pool_tail->schedlink = head;
+        tail->schedlink = NULL;
+        pool_tail = tail;
+    } else {
+        tail->schedlink = sched.gfree;
+        sched.gfree = head;
+        if (!pool_tail)
+            pool_tail = tail;
+    }
+    sched.ngfree += n;
+    runlock(&sched.gfree_lock);
+}
+
+void proc_gfree(m_t *m, g_t *g)
+{
+    stack_check_canary(g);
+    proc_setstatus(g, G_IDLE);
+    if (g->custom_stack) {
+        allg_remove(g);
+        stack_free_custom(g);
+        return;
+    }
+    p_t *p = m->p;
+    g->schedlink = p->gfree;
+    p->gfree = g;
+    if (++p->ngfree >= GFREE_MAX) {
+        g_t *head = p->gfree, *tail = head;
+        int n = GFREE_MAX / 2;
+        for (int i = 1; i < n; i++)
+            tail = tail->schedlink;
+        p->gfree = tail->schedlink;
+        tail->schedlink = NULL;
+        p->ngfree -= n;
+        pool_put(head, tail, n);
+    }
+}
+
+void proc_retire_p(p_t *p)
+{
+    if (p->gfree) {
+        g_t *tail = p->gfree;
+        while (tail->schedlink)
+            tail = tail->schedlink;
+        pool_put(p->gfree, tail, p->ngfree);
+        p->gfree = NULL;
+        p->ngfree = 0;
+    }
+}
+
+/* A G ready to be started: from the caches or new. */
+static g_t *galloc(m_t *m, size_t stack_size, int *err)
+{
+    p_t *p = m && m->curg ? m->p : NULL;
+    g_t *g = NULL;
+    if (stack_size == 0 || stack_size == stack_default_size) {
+        if (p && p->gfree) {
+            g = p->gfree;
+            p->gfree = g->schedlink;
+            p->ngfree--;
+        } else {
+            g = pool_get(p);
+        }
+    }
+    if (!g) {
+        g = stack_new_g(stack_size, err);
+        if (!g)
+            return NULL;
+        sched_fiber_init_g(g);
+        allg_add(g);
+    }
+    return g;
+}
+
+static int64_t new_goid(m_t *m)
+{
+    p_t *p = m && m->curg ? m->p : NULL;
+    if (!p)
+        return __atomic_add_fetch(&sched.goidgen, 1, __ATOMIC_RELAXED);
+    if (p->goidcache == p->goidcacheend) {
+        p->goidcache = __atomic_fetch_add(&sched.goidgen, GOID_BATCH, __ATOMIC_RELAXED) + 1;
+        p->goidcacheend = p->goidcache + GOID_BATCH;
+    }
+    return p->goidcache++;
+}
+
+static int spawn(const go_attr *attr, go_func fn, void *arg)
+{
+    size_t stack_size = attr ? attr->stack_size : 0;
+    size_t arg_size = attr ? attr->arg_size : 0;
+    if (!fn || arg_size > GO_COPY_MAX || (arg_size > 0 && !arg))
+        return -EINVAL;
+    if (stack_size != 0 && (stack_size < GO_STACK_MIN || stack_size > GO_STACK_MAX))
+        return -EINVAL;
+    if (__builtin_expect(!__atomic_load_n(&rt_started, __ATOMIC_ACQUIRE), 0))
+        rt_init();
+    m_t *m = sched_getm();
+    int err = -ENOMEM;
+    g_t *g = galloc(m, stack_size, &err);
+    if (!g)
+        return err;
+    g->fn = fn;
+    uint8_t *top = (uint8_t *)g;
+    if (arg_size) {
+        top = (uint8_t *)(((uintptr_t)top - arg_size) & ~(uintptr_t)15);
+        memcpy(top, arg, arg_size);
+        arg = top;
+    }
+    g->arg = arg;
+    g->frame_top = top;
+    g->id = new_goid(m);
+    g->lockedcount = 0;
+    g->lockedm = NULL;
+    g->waitreason = WAIT_NONE;
+    if (attr && attr->name) {
+        strncpy(g->name, attr->name, G_NAME_MAX - 1);
+        g->name[G_NAME_MAX - 1] = 0;
+    } else {
+        g->name[0] = 0;
+    }
+    sched_prepare_g(g);
+    if (m && m->curg)
+        __atomic_store_n(&m->p->ncreated, m->p->ncreated + 1, __ATOMIC_RELAXED);
+    else
+        __atomic_add_fetch(&sched.nplaincreated, 1, __ATOMIC_RELAXED);
+    proc_setstatus(g, G_RUNNABLE);
+    sched_newg_ready(m && m->curg ? m : NULL, g);
+    return 0;
+}
+
+void proc_run(g_t *g)
+{
+    g->fn(g->arg);
+    go_exit();
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+int go(go_func fn, void *arg)
+{
+    return spawn(NULL, fn, arg);
+}
+
+int go_copy(go_func fn, const void *arg, size_t size)
+{
+    go_attr a = {.arg_size = size};
+    if (size == 0)
+        return spawn(&a, fn, NULL);
+    return spawn(&a, fn, (void *)arg);
+}
+
+int go_spawn(const go_attr *attr, go_func fn, void *arg)
+{
+    return spawn(attr, fn, arg);
+}
+
+void go_yield(void)
+{
+    sched_gosched();
+}
+
+void go_exit(void)
+{
+    m_t *m = sched_getm();
+    g_t *g = m ? m->curg : NULL;
+    if (!g)
+        debug_fatal("go_exit called from a thread that is not a goroutine");
+    p_t *p = m->p;
+    __atomic_store_n(&p->nexited, p->nexited + 1, __ATOMIC_RELAXED);
+    sched_goexit();
+}
+
+int go_maxprocs(int n)
+{
+    if (n > GO_MAXPROCS_MAX)
+        return -EINVAL;
+    rt_init();
+    return sched_setmaxprocs(n);
+}
+
+int go_num_goroutine(void)
+{
+    int64_t n = sched_gcount();
+    return n < 0 ? 0 : (int)n;
+}
+
+int64_t go_id(void)
+{
+    g_t *g = sched_getg();
+    return g ? g->id : 0;
+}
+
+int go_lock_thread(void)
+{
+    sched_lockosthread();
+    return 0;
+}
+
+int go_unlock_thread(void)
+{
+    sched_unlockosthread();
+    return 0;
+}

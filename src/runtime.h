@@ -1,0 +1,225 @@
+/*
+ * runtime.h - the core structures: G (goroutine), M (OS thread), P
+ * (processor: the right to run goroutines), and the global scheduler
+ * state. Every shared field says who may touch it and how.
+ *
+ * Ownership in one paragraph: a G is owned by whoever holds it in a state
+ * (see g_status): a running G by its M; a runnable G by the queue it sits
+ * in; a waiting G by the wait queue it is parked on (the object's lock
+ * protects it) until someone calls sched_ready() on it. A P is owned by the
+ * M that holds it, or by the idle list under sched.lock; only the run-queue
+ * ring and runnext are touched by other Ms (stealers), with atomics. An M
+ * owns itself; other threads only wake it through its note.
+ *
+ * See sched.c for the scheduler's design and proc.c for the G life cycle.
+ */
+#ifndef GO_RUNTIME_H
+#define GO_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/context.h"
+#include "goroutine.h"
+#include "lock.h"
+
+#define CACHE_LINE 64
+#define GO_INTERNAL __attribute__((visibility("hidden")))
+
+typedef struct g g_t;
+typedef struct m m_t;
+typedef struct p p_t;
+typedef struct waiter waiter_t;
+
+/* ---- G ---------------------------------------------------------------- */
+
+/* Goroutine states. Transitions go through g_setstatus(), which checks
+ * that they are legal (see proc.c). */
+enum g_status {
+    G_IDLE,     /* allocated, not started, or in a free list */
+    G_RUNNABLE, /* in a run queue */
+    G_RUNNING,  /* on an M */
+    G_WAITING,  /* parked on a runtime object */
+    G_DEAD,     /* finished; stack and descriptor can be reused */
+    G_NSTATUS
+};
+
+/* Why a G waits; shown in dumps as Go shows it ("[chan receive]"). */
+enum wait_reason {
+    WAIT_NONE,
+    WAIT_SEMACQUIRE,
+    WAIT_WG,
+    WAIT_CHAN_SEND,
+    WAIT_CHAN_RECV,
+    WAIT_CHAN_SEND_NIL,
+    WAIT_CHAN_RECV_NIL,
+    WAIT_SELECT,
+    WAIT_SELECT_NO_CASES,
+    WAIT_SLEEP,
+    WAIT_MUTEX,
+    WAIT_RWMUTEX_R,
+    WAIT_RWMUTEX_W,
+    WAIT_COND,
+    WAIT_IO,
+    WAIT_LOCKED_THREAD,
+    WAIT_NREASONS
+};
+
+const char *g_status_name(enum g_status s);
+const char *wait_reason_name(enum wait_reason r);
+
+#define G_NAME_MAX 32
+
+/*
+ * A goroutine's descriptor lives at the top of its own stack slot (see
+ * stack.c), so a new goroutine costs one page: descriptor and first frames
+ * share it.
+ */
+struct g {
+    ctx_t ctx;            /* saved context while not running */
+    go_func fn;           /* entry function; set at spawn */
+    void *arg;            /* its argument */
+    void *frame_top;      /* initial stack pointer (below any go_copy block) */
+    m_t *m;               /* M running this G; owner M only */
+    g_t *schedlink;       /* run queue / free list link; queue owner */
+    uint32_t status;      /* enum g_status; atomic (read by dumps) */
+    uint32_t waitreason;  /* enum wait_reason; set by the G before parking */
+    int64_t id;           /* goroutine id, assigned at spawn */
+    int saved_errno;      /* errno while switched out */
+    int lockedcount;      /* go_lock_thread() nesting; owner only */
+    m_t *lockedm;         /* M this G is wired to, or NULL */
+    /* Stack: [stack_lo, stack_hi) usable, guard below stack_lo. */
+    uint8_t *stack_lo;
+    uint8_t *stack_hi;    /* = address of this descriptor (top of slot) */
+    size_t slot_size;     /* whole mapping incl. guard (for unmap) */
+    uint32_t guard_kind;  /* enum stack_guard (stack.h) */
+    bool custom_stack;    /* not the default size: unmapped on exit */
+    int64_t waitsince;    /* nanotime() when it parked, for dumps */
+    g_t *allnext, *allprev; /* all-G list; under allg_lock */
+    void *fiber;          /* sanitizer fiber handle (TSan), or NULL */
+    const void *asan_bottom; /* ASan fiber bookkeeping */
+    size_t asan_size;
+    char name[G_NAME_MAX];
+};
+
+/* ---- P ---------------------------------------------------------------- */
+
+#define RUNQ_SIZE 256 /* local run queue slots, as Go */
+#define GFREE_MAX 64  /* free Gs kept per P before spilling to global */
+
+enum p_status { P_IDLE, P_RUNNING, P_DEAD };
+
+struct p {
+    /* Hot fields touched by stealers get their own cache lines so that the
+     * owner's pushes do not bounce with other Ms' reads. */
+    _Alignas(CACHE_LINE) uint32_t runqhead; /* atomic; owner and stealers (CAS) */
+    _Alignas(CACHE_LINE) uint32_t runqtail; /* atomic store by owner only */
+    g_t *runnext;                           /* atomic; owner and stealers (CAS) */
+    g_t *runq[RUNQ_SIZE];                   /* slots; see runq_* in sched.c */
+
+    _Alignas(CACHE_LINE) int32_t id;
+    uint32_t status;      /* enum p_status; under sched.lock when idle/dead */
+    m_t *m;               /* M holding this P; owner */
+    p_t *link;            /* idle list link; under sched.lock */
+    uint32_t schedtick;   /* incremented per scheduled G; owner only */
+    g_t *gfree;           /* dead Gs with their stacks; owner only */
+    int32_t ngfree;
+    int64_t goidcache, goidcacheend; /* batch of goroutine ids; owner only */
+    int64_t ncreated;     /* goroutines created here; atomic relaxed */
+    int64_t nexited;      /* goroutines that exited here; atomic relaxed */
+};
+
+/* ---- M ---------------------------------------------------------------- */
+
+/* What the code that runs right after a switch must do on behalf of the
+ * G that switched away (it can only be done once that G's context is
+ * saved). See sched.c. */
+enum after_kind {
+    AFTER_NONE,
+    AFTER_RUNQ_PUT,  /* put prev on this P's local run queue (yield) */
+    AFTER_GLOBQ_PUT, /* put prev on the global run queue */
+    AFTER_PARK,      /* prev is waiting: call the unlock function */
+    AFTER_EXIT,      /* prev finished: free it */
+};
+
+struct m {
+    ctx_t g0ctx;          /* the M's scheduler context (its thread stack) */
+    g_t *curg;            /* running G, or NULL on g0; owner */
+    p_t *p;               /* held P, or NULL; owner */
+    p_t *nextp;           /* P handed to this M by another; read after wake */
+    m_t *link;            /* idle list link; under sched.lock */
+    int64_t id;
+    int tid;              /* kernel thread id, for dumps */
+    note_t park;          /* idle Ms sleep here */
+    bool spinning;        /* looking for work; owner (counted in nmspinning) */
+    g_t *lockedg;         /* G wired to this M, or NULL */
+    /* After-switch action, filled before a switch and run by whatever
+     * runs next on this M. */
+    uint32_t after;
+    g_t *after_g;
+    void (*after_unlock)(void *);
+    void *after_arg;
+    void *altstack;       /* sigaltstack for the stack-overflow handler */
+    void *fiber;          /* sanitizer fiber of g0 */
+    const void *asan_bottom;
+    size_t asan_size;
+    uint64_t fastrand;    /* per-M random state; owner */
+    m_t *allnext;         /* all-M list; under sched.lock */
+};
+
+/* ---- global scheduler state (sched.c) ------------------------------- */
+
+struct sched {
+    rlock_t lock;
+    /* Global run queue: FIFO of Gs linked by schedlink; under lock. */
+    g_t *runqhead, *runqtail;
+    int32_t runqsize;     /* under lock; read racily (atomic) as a hint */
+    p_t *pidle;           /* idle Ps; under lock */
+    int32_t npidle;       /* atomic; written under lock */
+    m_t *midle;           /* idle Ms; under lock */
+    int32_t nmidle;       /* under lock */
+    int32_t mcount;       /* Ms created; under lock */
+    int32_t nmspinning;   /* atomic */
+    int32_t gomaxprocs;   /* atomic; written under lock */
+    int32_t nallp;        /* Ps ever created (allp[0..nallp)); atomic */
+    m_t *allm;            /* under lock */
+    /* Plain threads sleeping in a runtime call (deadlock detection). */
+    int32_t nthreads_blocked; /* under lock */
+    /* Global pool of dead Gs with default stacks; under gfree_lock. */
+    rlock_t gfree_lock;
+    g_t *gfree;
+    int32_t ngfree;
+    int64_t nplaincreated; /* goroutines created by plain threads; atomic */
+    int64_t goidgen;      /* atomic; ids are taken in batches */
+};
+
+extern struct sched sched;
+extern p_t *allp[GO_MAXPROCS_MAX];
+
+/* The M of the calling thread, or NULL for a plain thread. Not inlined:
+ * the thread under a goroutine can change across any switch, so the
+ * compiler must never cache a TLS address across one. */
+m_t *sched_getm(void);
+/* The running G, or NULL on a plain thread or on g0. */
+g_t *sched_getg(void);
+
+/* Start the runtime if it has not started (idempotent, thread-safe). */
+void rt_init(void);
+extern int rt_started; /* atomic */
+
+static inline uint32_t fastrand(m_t *m)
+{
+    /* xorshift64*: good enough for victim selection and select order. */
+    uint64_t x = m->fastrand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    m->fastrand = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+/* Random numbers for code that may run on a plain thread. */
+uint32_t rt_rand(void);
+
+#endif /* GO_RUNTIME_H */

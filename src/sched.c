@@ -1,0 +1,1148 @@
+/*
+ * sched.c - the G-M-P scheduler.
+ *
+ * The model is Go's (runtime/proc.go): G is a goroutine, M an OS thread, P
+ * a processor, the right to run goroutines; there are GOMAXPROCS Ps. An M
+ * must hold a P to run goroutines. Each P has a bounded lock-free local run
+ * queue (256 slots) and a `runnext` slot that holds the G its running G
+ * most recently spawned or readied, so a producer/consumer pair ping-pongs
+ * on one P without touching any queue. A global run queue under sched.lock
+ * takes what does not fit and what plain threads spawn; each P checks it
+ * every 61 schedule ticks so it cannot starve.
+ *
+ * Finding work (findrunnable, on the M's own thread stack, "g0"): local
+ * queue, global queue, then, as a *spinning* M, steal half of a random
+ * victim's queue (4 rounds over all Ps, the last one also taking victims'
+ * runnext). An M that finds nothing releases its P to the idle list and
+ * parks on its note.
+ *
+ * Spinning and wake-ups, the invariant that prevents lost wake-ups: when
+ * work is added to a queue and there is an idle P, at least one M is
+ * spinning or about to be woken. Whoever adds work calls sched_wakep(),
+ * which wakes an M only if no M is spinning (so a burst of spawns wakes
+ * one M, not one per spawn). A spinning M that finds work stops spinning
+ * and calls sched_wakep() itself if it was the last spinner, handing the
+ * duty on. A spinning M that finds nothing first publishes that it stopped
+ * spinning (nmspinning--, a seq_cst RMW) and only then checks every P's
+ * queue once more; the adder publishes its work before reading nmspinning.
+ * One of the two sees the other (Dekker), so work is never stranded with
+ * everyone asleep. Ps are put idle only with empty local queues, and the
+ * global queue is checked under sched.lock before a P goes idle.
+ *
+ * Direct switches and "after-switch" actions. A G that yields, parks or
+ * exits does not switch to g0 and then to the next G (two switches, as Go
+ * does): it picks the next G from its P's local queue itself and switches
+ * straight to it. What must happen to the old G once it is fully saved
+ * (put it on a run queue, release the lock it parked under, recycle its
+ * stack) is written into its M (m->after*) and done by whatever runs next
+ * on that M, in after_switch(). Only when the local queue is empty does
+ * the G switch to g0, which runs findrunnable. The M pointer travels as
+ * the value of the switch, so resumed code learns its (possibly new) M
+ * without reading thread-local storage.
+ *
+ * Changing GOMAXPROCS needs no stop-the-world: allp has room for
+ * GO_MAXPROCS_MAX Ps. Growing creates or revives Ps and puts them idle;
+ * shrinking lowers the count, and each M holding a P with id >= gomaxprocs
+ * retires it at its next trip through g0: its local queue moves to the
+ * global queue and the P is marked dead. Stealers scan every P ever
+ * created, so nothing queued on a retiring P is stranded.
+ *
+ * Locked threads (go_lock_thread): a G wired to an M runs only there. When
+ * it blocks, its M hands the P off and sleeps; when any M dequeues it, that
+ * M hands its P to the wired M and goes idle (Go's startlockedm).
+ *
+ * Rejected: a single global queue (contention at a few cores); running the
+ * scheduler on every switch (doubles the cost of yield and park); stopping
+ * the world to resize (needs preemption of running goroutines, which only
+ * exists at safe points).
+ */
+#include "sched.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "debug.h"
+#include "proc.h"
+#include "stack.h"
+
+
+struct sched sched;
+p_t *allp[GO_MAXPROCS_MAX];
+
+static __thread m_t *tls_m __attribute__((tls_model("initial-exec")));
+
+__attribute__((noinline)) m_t *sched_getm(void)
+{
+    __asm__ __volatile__("" ::: "memory");
+    return tls_m;
+}
+
+__attribute__((noinline)) g_t *sched_getg(void)
+{
+    __asm__ __volatile__("" ::: "memory");
+    m_t *m = tls_m;
+    return m ? m->curg : NULL;
+}
+
+/* errno is thread-local and compilers treat __errno_location() as const
+ * within a function, so touching it across a switch could read another
+ * thread's errno. Both directions go through these non-inlined helpers. */
+__attribute__((noinline)) static int errno_get(void)
+{
+    return errno;
+}
+__attribute__((noinline)) static void errno_set(int e)
+{
+    errno = e;
+}
+
+/* ---- sanitizer fiber annotations -------------------------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GO_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GO_TSAN 1
+#endif
+#endif
+
+#ifdef GO_ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
+                                    size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+                                     size_t *size_old);
+#endif
+#ifdef GO_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+
+void sched_fiber_init_g(g_t *g)
+{
+#ifdef GO_TSAN
+    if (!g->fiber)
+        g->fiber = __tsan_create_fiber(0);
+#else
+    (void)g;
+#endif
+}
+
+/*
+ * The one place that switches contexts. `from`/`to` are NULL for g0.
+ * Returns the M now running the resumed side (for the caller: its own
+ * context was resumed, maybe on another M).
+ */
+static inline m_t *switch_ctx(m_t *m, g_t *from, g_t *to)
+{
+    ctx_t *fc = from ? &from->ctx : &m->g0ctx;
+    ctx_t *tc = to ? &to->ctx : &m->g0ctx;
+#ifdef GO_ASAN
+    void *fake = NULL;
+    const void *bottom = to ? (const void *)to->stack_lo : m->asan_bottom;
+    size_t size = to ? (size_t)(to->stack_hi - to->stack_lo) : m->asan_size;
+    bool dying = from && from->status == G_DEAD;
+    __sanitizer_start_switch_fiber(dying ? NULL : &fake, bottom, size);
+#endif
+#ifdef GO_TSAN
+    __tsan_switch_to_fiber(to ? to->fiber : m->fiber, 0);
+#endif
+    m_t *now = ctx_switch(fc, tc, m);
+#ifdef GO_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+    return now;
+}
+
+/* ---- local run queue (Go's runqput/runqget/runqgrab) ------------------- */
+
+/*
+ * The ring is single-producer (the owner P writes slots and runqtail),
+ * multi-consumer (the owner and stealers advance runqhead by CAS). A
+ * consumer reads slots [h, h+n) and then claims them with one CAS on head;
+ * if the owner reused a slot meanwhile, head must have moved past it (the
+ * owner writes slot t only when t - head < RUNQ_SIZE), so the CAS fails and
+ * the stale read is thrown away. Slots are accessed with relaxed atomics so
+ * that this benign race is not a C11 data race.
+ */
+_Static_assert((RUNQ_SIZE & (RUNQ_SIZE - 1)) == 0, "RUNQ_SIZE must be a power of 2");
+
+static inline g_t *slot_load(p_t *p, uint32_t i)
+{
+    return __atomic_load_n(&p->runq[i % RUNQ_SIZE], __ATOMIC_RELAXED);
+}
+static inline void slot_store(p_t *p, uint32_t i, g_t *g)
+{
+    __atomic_store_n(&p->runq[i % RUNQ_SIZE], g, __ATOMIC_RELAXED);
+}
+
+static void globrunq_putbatch(g_t *head, g_t *tail, int32_t n);
+
+/* Local queue full: move half of it and g to the global queue. */
+static bool runqputslow(p_t *p, g_t *g, uint32_t h, uint32_t t)
+{
+    g_t *batch[RUNQ_SIZE / 2 + 1];
+    uint32_t n = (t - h) / 2;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = slot_load(p, h + i);
+    if (!__atomic_compare_exchange_n(&p->runqhead, &h, h + n, false, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED))
+        return false;
+    batch[n] = g;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i]->schedlink = batch[i + 1];
+    g->schedlink = NULL;
+    rlock(&sched.lock);
+    globrunq_putbatch(batch[0], g, (int32_t)n + 1);
+    runlock(&sched.lock);
+    return true;
+}
+
+/* Owner only. next: put g in runnext, kicking the old one to the tail. */
+static void runqput(p_t *p, g_t *g, bool next)
+{
+    if (next) {
+        g_t *old = __atomic_exchange_n(&p->runnext, g, __ATOMIC_ACQ_REL);
+        if (!old)
+            return;
+        g = old;
+    }
+    for (;;) {
+        uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
+        uint32_t t = p->runqtail;
+        if (t - h < RUNQ_SIZE) {
+            slot_store(p, t, g);
+            __atomic_store_n(&p->runqtail, t + 1, __ATOMIC_RELEASE);
+            return;
+        }
+        if (runqputslow(p, g, h, t))
+            return;
+    }
+}
+
+/* Owner only. */
+static g_t *runqget(p_t *p)
+{
+    g_t *next = __atomic_load_n(&p->runnext, __ATOMIC_RELAXED);
+    if (next && __atomic_compare_exchange_n(&p->runnext, &next, NULL, false,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return next;
+    for (;;) {
+        uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
+        uint32_t t = p->runqtail;
+        if (t == h)
+            return NULL;
+        g_t *g = slot_load(p, h);
+        if (__atomic_compare_exchange_n(&p->runqhead, &h, h + 1, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+            return g;
+    }
+}
+
+static bool runq_empty(p_t *p)
+{
+    for (;;) {
+        uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
+        uint32_t t = __atomic_load_n(&p->runqtail, __ATOMIC_ACQUIRE);
+        g_t *next = __atomic_load_n(&p->runnext, __ATOMIC_ACQUIRE);
+        if (t == __atomic_load_n(&p->runqtail, __ATOMIC_ACQUIRE))
+            return h == t && next == NULL;
+    }
+}
+
+/* Grab half of p's queue into batch starting at ring index `bh` of the
+ * thief's ring. Returns how many. */
+static uint32_t runqgrab(p_t *victim, p_t *thief, uint32_t bh, bool steal_next)
+{
+    for (;;) {
+        uint32_t h = __atomic_load_n(&victim->runqhead, __ATOMIC_ACQUIRE);
+        uint32_t t = __atomic_load_n(&victim->runqtail, __ATOMIC_ACQUIRE);
+        uint32_t n = t - h;
+        n = n - n / 2;
+        if (n == 0) {
+            if (steal_next) {
+                g_t *next = __atomic_load_n(&victim->runnext, __ATOMIC_ACQUIRE);
+                if (next) {
+                    /* The victim's M probably is about to run it: give it
+                     * a moment, as Go does, to avoid thrashing a pair of
+                     * goroutines that hand work back and forth. */
+                    if (__atomic_load_n(&victim->status, __ATOMIC_RELAXED) == P_RUNNING)
+                        for (int i = 0; i < 300; i++)
+                            cpu_relax();
+                    if (__atomic_compare_exchange_n(&victim->runnext, &next, NULL, false,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+                        slot_store(thief, bh, next);
+                        return 1;
+                    }
+                }
+            }
+            return 0;
+        }
+        if (n > RUNQ_SIZE / 2)
+            continue; /* inconsistent h and t; retry */
+        for (uint32_t i = 0; i < n; i++)
+            slot_store(thief, bh + i, slot_load(victim, h + i));
+        if (__atomic_compare_exchange_n(&victim->runqhead, &h, h + n, false,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            return n;
+    }
+}
+
+static g_t *runqsteal(p_t *p, p_t *victim, bool steal_next)
+{
+    uint32_t t = p->runqtail;
+    uint32_t n = runqgrab(victim, p, t, steal_next);
+    if (n == 0)
+        return NULL;
+    n--;
+    g_t *g = slot_load(p, t + n);
+    if (n)
+        __atomic_store_n(&p->runqtail, t + n, __ATOMIC_RELEASE);
+    return g;
+}
+
+/* ---- global run queue (under sched.lock) -------------------------------- */
+
+static void globrunq_putbatch(g_t *head, g_t *tail, int32_t n)
+{
+    tail->schedlink = NULL;
+    if (sched.runqtail)
+        sched.runqtail->schedlink = head;
+    else
+        sched.runqhead = head;
+    sched.runqtail = tail;
+    __atomic_store_n(&sched.runqsize, sched.runqsize + n, __ATOMIC_RELEASE);
+}
+
+static void globrunq_put(g_t *g)
+{
+    globrunq_putbatch(g, g, 1);
+}
+
+/* Take a fair share of the global queue into p; returns one G to run. */
+static g_t *globrunq_get(p_t *p, int32_t max)
+{
+    int32_t size = sched.runqsize;
+    if (size == 0)
+        return NULL;
+    int32_t procs = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
+    int32_t n = size / (procs > 0 ? procs : 1) + 1;
+    if (n > size)
+        n = size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > RUNQ_SIZE / 2)
+        n = RUNQ_SIZE / 2;
+    __atomic_store_n(&sched.runqsize, size - n, __ATOMIC_RELEASE);
+    g_t *g = sched.runqhead;
+    sched.runqhead = g->schedlink;
+    for (int32_t i = 1; i < n; i++) {
+        g_t *x = sched.runqhead;
+        sched.runqhead = x->schedlink;
+        runqput(p, x, false);
+    }
+    if (!sched.runqhead)
+        sched.runqtail = NULL;
+    return g;
+}
+
+/* ---- idle Ps and Ms (under sched.lock) ---------------------------------- */
+
+static void pidleput(p_t *p)
+{
+    RT_ASSERT(runq_empty(p));
+    __atomic_store_n(&p->status, P_IDLE, __ATOMIC_RELAXED);
+    p->m = NULL;
+    p->link = sched.pidle;
+    sched.pidle = p;
+    __atomic_add_fetch(&sched.npidle, 1, __ATOMIC_SEQ_CST);
+}
+
+static p_t *pidleget(void)
+{
+    for (;;) {
+        p_t *p = sched.pidle;
+        if (!p)
+            return NULL;
+        sched.pidle = p->link;
+        __atomic_sub_fetch(&sched.npidle, 1, __ATOMIC_SEQ_CST);
+        if (p->id >= sched.gomaxprocs) {
+            __atomic_store_n(&p->status, P_DEAD, __ATOMIC_RELAXED);
+            continue;
+        }
+        return p;
+    }
+}
+
+static void mput(m_t *m)
+{
+    m->link = sched.midle;
+    sched.midle = m;
+    sched.nmidle++;
+}
+
+static m_t *mget(void)
+{
+    m_t *m = sched.midle;
+    if (m) {
+        sched.midle = m->link;
+        sched.nmidle--;
+    }
+    return m;
+}
+
+static void acquirep(m_t *m, p_t *p)
+{
+    m->p = p;
+    p->m = m;
+    __atomic_store_n(&p->status, P_RUNNING, __ATOMIC_RELAXED);
+}
+
+static p_t *releasep(m_t *m)
+{
+    p_t *p = m->p;
+    m->p = NULL;
+    p->m = NULL;
+    return p;
+}
+
+/* ---- Ms ------------------------------------------------------------------ */
+
+static void schedule_loop(m_t *m) __attribute__((noreturn));
+static void checkdead(void);
+static int nlockedidle; /* Ms asleep waiting for their wired G; sched.lock */
+
+static void *mstart(void *arg)
+{
+    m_t *m = arg;
+    tls_m = m;
+    m->tid = (int)syscall(SYS_gettid);
+    m->altstack = stack_thread_altstack();
+#ifdef GO_TSAN
+    m->fiber = __tsan_get_current_fiber();
+#endif
+#ifdef GO_ASAN
+    pthread_attr_t a;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        void *lo;
+        size_t sz;
+        pthread_attr_getstack(&a, &lo, &sz);
+        m->asan_bottom = lo;
+        m->asan_size = sz;
+        pthread_attr_destroy(&a);
+    }
+#endif
+    p_t *p = m->nextp;
+    m->nextp = NULL;
+    if (p)
+        acquirep(m, p);
+    schedule_loop(m);
+}
+
+static int64_t mnext_id;
+
+/* Create an M (OS thread) that starts holding p (may be NULL). Returns 0
+ * or a negative errno; on failure p is not consumed. */
+static int newm(p_t *p, bool spinning)
+{
+    m_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    m->nextp = p;
+    m->spinning = spinning;
+    m->fastrand = (uint64_t)nanotime() * 0x9E3779B97F4A7C15ULL | 1;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    /* The new thread must not take signals meant for the program. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rlock(&sched.lock);
+    m->id = ++mnext_id;
+    sched.mcount++;
+    m->allnext = sched.allm;
+    sched.allm = m;
+    runlock(&sched.lock);
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, mstart, m);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        rlock(&sched.lock);
+        sched.mcount--;
+        sched.allm = m->allnext;
+        runlock(&sched.lock);
+        free(m);
+        return -rc;
+    }
+    return 0;
+}
+
+/* Start an M to run p (or an idle P if p is NULL). */
+static void startm(p_t *p, bool spinning)
+{
+    rlock(&sched.lock);
+    if (!p) {
+        p = pidleget();
+        if (!p) {
+            runlock(&sched.lock);
+            if (spinning)
+                __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+            return;
+        }
+    }
+    m_t *nm = mget();
+    runlock(&sched.lock);
+    if (nm) {
+        nm->spinning = spinning;
+        nm->nextp = p;
+        note_wakeup(&nm->park);
+        return;
+    }
+    if (newm(p, spinning) != 0) {
+        /* No thread to be had: the Ms we have will get to the work. */
+        rlock(&sched.lock);
+        pidleput(p);
+        runlock(&sched.lock);
+        if (spinning)
+            __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+void sched_wakep(void)
+{
+    if (__atomic_load_n(&sched.npidle, __ATOMIC_SEQ_CST) == 0)
+        return;
+    int32_t z = 0;
+    if (__atomic_load_n(&sched.nmspinning, __ATOMIC_SEQ_CST) != 0 ||
+        !__atomic_compare_exchange_n(&sched.nmspinning, &z, 1, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_RELAXED))
+        return;
+    startm(NULL, true);
+}
+
+/* Give p away: to an M that will run its work, or to the idle list. */
+static void handoffp(p_t *p)
+{
+    if (!runq_empty(p) || __atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+        startm(p, false);
+        return;
+    }
+    int32_t z = 0;
+    if (__atomic_load_n(&sched.nmspinning, __ATOMIC_SEQ_CST) == 0 &&
+        __atomic_compare_exchange_n(&sched.nmspinning, &z, 1, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_RELAXED)) {
+        startm(p, true);
+        return;
+    }
+    rlock(&sched.lock);
+    if (sched.runqsize > 0) {
+        runlock(&sched.lock);
+        startm(p, false);
+        return;
+    }
+    pidleput(p);
+    runlock(&sched.lock);
+}
+
+/* Park the M until someone hands it a P. */
+static void stopm(m_t *m)
+{
+    rlock(&sched.lock);
+    mput(m);
+    checkdead();
+    runlock(&sched.lock);
+    note_sleep(&m->park, -1);
+    note_clear(&m->park);
+    p_t *p = m->nextp;
+    m->nextp = NULL;
+    acquirep(m, p);
+}
+
+/* A wired M whose G blocked: give the P away and sleep until the G is
+ * runnable again and someone hands us a P to run it. */
+static void stoplockedm(m_t *m)
+{
+    if (m->p)
+        handoffp(releasep(m));
+    rlock(&sched.lock);
+    nlockedidle++;
+    checkdead();
+    runlock(&sched.lock);
+    note_sleep(&m->park, -1);
+    note_clear(&m->park);
+    rlock(&sched.lock);
+    nlockedidle--;
+    runlock(&sched.lock);
+    p_t *p = m->nextp;
+    m->nextp = NULL;
+    acquirep(m, p);
+}
+
+/* We dequeued g, which is wired to another M: give that M our P. */
+static void startlockedm(m_t *m, g_t *g)
+{
+    m_t *lm = g->lockedm;
+    p_t *p = releasep(m);
+    lm->nextp = p;
+    note_wakeup(&lm->park);
+    stopm(m);
+}
+
+/* ---- the after-switch actions ------------------------------------------- */
+
+static void after_switch(m_t *m)
+{
+    uint32_t a = m->after;
+    if (a == AFTER_NONE)
+        return;
+    g_t *g = m->after_g;
+    m->after = AFTER_NONE;
+    switch (a) {
+    case AFTER_RUNQ_PUT:
+        runqput(m->p, g, false);
+        break;
+    case AFTER_GLOBQ_PUT:
+        rlock(&sched.lock);
+        globrunq_put(g);
+        runlock(&sched.lock);
+        break;
+    case AFTER_PARK:
+        m->after_unlock(m->after_arg);
+        break;
+    case AFTER_EXIT:
+        proc_gfree(m, g);
+        break;
+    }
+}
+
+static inline void set_running(m_t *m, g_t *g)
+{
+    m->curg = g;
+    g->m = m;
+    proc_setstatus(g, G_RUNNING);
+    m->p->schedtick++;
+}
+
+/* Resume or start g on m from g0. Returns when g's M switches back. */
+static void execute(m_t *m, g_t *g)
+{
+    set_running(m, g);
+    m = switch_ctx(m, NULL, g);
+    m->curg = NULL;
+    after_switch(m);
+}
+
+/* ---- finding work -------------------------------------------------------- */
+
+static void resetspinning(m_t *m)
+{
+    m->spinning = false;
+    if (__atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST) < 0)
+        RT_THROW("negative nmspinning");
+    sched_wakep();
+}
+
+/* Move everything queued on a retiring P to the global queue. */
+static void retirep(m_t *m)
+{
+    p_t *p = releasep(m);
+    g_t *g;
+    rlock(&sched.lock);
+    while ((g = runqget(p)) != NULL)
+        globrunq_put(g);
+    __atomic_store_n(&p->status, P_DEAD, __ATOMIC_RELAXED);
+    runlock(&sched.lock);
+    proc_retire_p(p);
+    sched_wakep();
+}
+
+/* Called on g0 with m->p set (or not). Returns a runnable G with m holding
+ * a P; parks the M as long as there is nothing to do. */
+static g_t *findrunnable(m_t *m)
+{
+top:
+    if (!m->p) {
+        stopm(m);
+        goto top;
+    }
+    p_t *p = m->p;
+    if (p->id >= __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED)) {
+        if (m->spinning) {
+            m->spinning = false;
+            __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+        }
+        retirep(m);
+        goto top;
+    }
+    g_t *g;
+    if (p->schedtick % 61 == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+        rlock(&sched.lock);
+        g = globrunq_get(p, 1);
+        runlock(&sched.lock);
+        if (g)
+            return g;
+    }
+    if ((g = runqget(p)) != NULL)
+        return g;
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+        rlock(&sched.lock);
+        g = globrunq_get(p, 0);
+        runlock(&sched.lock);
+        if (g)
+            return g;
+    }
+    /* Steal, as a spinning M, if not too many Ms are spinning already. */
+    int32_t procs = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
+    if (!m->spinning &&
+        2 * __atomic_load_n(&sched.nmspinning, __ATOMIC_RELAXED) <
+            procs - __atomic_load_n(&sched.npidle, __ATOMIC_RELAXED)) {
+        m->spinning = true;
+        __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+    }
+    if (m->spinning) {
+        int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+        for (int round = 0; round < 4; round++) {
+            uint32_t start = fastrand(m);
+            for (int32_t i = 0; i < n; i++) {
+                p_t *v = allp[(start + (uint32_t)i) % (uint32_t)n];
+                if (v == p)
+                    continue;
+                if ((g = runqsteal(p, v, round == 3)) != NULL)
+                    return g;
+            }
+            if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0)
+                goto top;
+        }
+    }
+    /* Nothing: give up the P. */
+    rlock(&sched.lock);
+    if (sched.runqsize > 0) {
+        g = globrunq_get(p, 0);
+        runlock(&sched.lock);
+        return g;
+    }
+    pidleput(releasep(m));
+    runlock(&sched.lock);
+    if (m->spinning) {
+        m->spinning = false;
+        __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+        /* See the design comment: having published that we stopped
+         * spinning, look once more at every queue. */
+        int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+        for (int32_t i = 0; i < n; i++) {
+            if (!runq_empty(allp[i])) {
+                rlock(&sched.lock);
+                p_t *np = pidleget();
+                runlock(&sched.lock);
+                if (np) {
+                    acquirep(m, np);
+                    m->spinning = true;
+                    __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+                    goto top;
+                }
+                break;
+            }
+        }
+    }
+    stopm(m);
+    goto top;
+}
+
+/* The M's main loop, on g0. */
+static void schedule_loop(m_t *m)
+{
+    for (;;) {
+        if (m->lockedg) {
+            stoplockedm(m);
+            execute(m, m->lockedg);
+            continue;
+        }
+        g_t *g = findrunnable(m);
+        if (m->spinning)
+            resetspinning(m);
+        if (g->lockedm && g->lockedm != m) {
+            startlockedm(m, g);
+            continue;
+        }
+        execute(m, g);
+    }
+}
+
+/*
+ * Switch away from the running G `cur`, whose after-action is already set
+ * in m. Picks the next G from the local queue if it can, else goes to g0.
+ * Returns when cur runs again (errno restored).
+ */
+static void schedule_from(m_t *m, g_t *cur)
+{
+    int e = errno_get();
+    cur->saved_errno = e;
+    p_t *p = m->p;
+    g_t *next = NULL;
+    if (!m->lockedg && p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED) &&
+        (p->schedtick % 61 != 0 || __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)) {
+        next = runqget(p);
+        if (next && next->lockedm) {
+            /* Let g0 deal with wired goroutines: put it back at the front. */
+            g_t *old = __atomic_exchange_n(&p->runnext, next, __ATOMIC_ACQ_REL);
+            if (old)
+                runqput(p, old, false);
+            next = NULL;
+        }
+    }
+    if (next) {
+        set_running(m, next);
+        m = switch_ctx(m, cur, next);
+    } else {
+        m->curg = NULL;
+        m = switch_ctx(m, cur, NULL);
+    }
+    after_switch(m);
+    errno_set(cur->saved_errno);
+}
+
+/* Entry of every goroutine (see proc.c for what it runs). */
+static void g_entry(void *arg)
+{
+    m_t *m = arg;
+#ifdef GO_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+    after_switch(m);
+    errno_set(0);
+    proc_run(m->curg);
+    RT_THROW("goroutine returned to its trampoline");
+}
+
+void sched_prepare_g(g_t *g)
+{
+    ctx_make(&g->ctx, g->stack_lo, (size_t)((uint8_t *)g->frame_top - g->stack_lo), g_entry);
+}
+
+/* ---- parking and readying ---------------------------------------------- */
+
+void sched_park(waiter_t *w, void (*unlock)(void *), void *arg, enum wait_reason reason)
+{
+    m_t *m = sched_getm();
+    g_t *g = m ? m->curg : NULL;
+    if (!g) {
+        /* A plain thread (or g0, which never parks). */
+        w->g = NULL;
+        unlock(arg);
+        if (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE))
+            return;
+        rlock(&sched.lock);
+        if (!__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE)) {
+            w->counted = 1;
+            sched.nthreads_blocked++;
+            checkdead();
+        }
+        runlock(&sched.lock);
+        while (!__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE))
+            futex_wait(&w->wake, 0, -1);
+        /* The waker set wake under sched.lock; taking it once more orders
+         * its accounting before our return, which frees w. */
+        rlock(&sched.lock);
+        runlock(&sched.lock);
+        return;
+    }
+    g->waitreason = reason;
+    g->waitsince = 0;
+    proc_setstatus(g, G_WAITING);
+    m->after = AFTER_PARK;
+    m->after_g = g;
+    m->after_unlock = unlock;
+    m->after_arg = arg;
+    schedule_from(m, g);
+}
+
+void sched_goready(g_t *g)
+{
+    proc_setstatus(g, G_RUNNABLE);
+    m_t *m = sched_getm();
+    if (m && m->p && m->curg) {
+        runqput(m->p, g, true);
+    } else {
+        rlock(&sched.lock);
+        globrunq_put(g);
+        runlock(&sched.lock);
+    }
+    sched_wakep();
+}
+
+void sched_ready(waiter_t *w)
+{
+    if (w->g) {
+        sched_goready(w->g);
+        return;
+    }
+    /* A plain thread. It counts itself as blocked (for deadlock detection)
+     * under sched.lock only while wake is 0, so doing our part under the
+     * same lock keeps the count exact. Read `counted` before publishing
+     * wake: once wake is 1 the thread may return and w is gone. */
+    rlock(&sched.lock);
+    if (w->counted)
+        sched.nthreads_blocked--;
+    __atomic_store_n(&w->wake, 1, __ATOMIC_RELEASE);
+    runlock(&sched.lock);
+    futex_wake(&w->wake, 1); /* w may be stale by now: harmless */
+}
+
+void sched_newg_ready(m_t *m, g_t *g)
+{
+    if (m && m->p && m->curg) {
+        runqput(m->p, g, true);
+    } else {
+        rlock(&sched.lock);
+        globrunq_put(g);
+        runlock(&sched.lock);
+    }
+    if (__atomic_load_n(&sched.npidle, __ATOMIC_RELAXED))
+        sched_wakep();
+}
+
+void sched_gosched(void)
+{
+    m_t *m = sched_getm();
+    g_t *g = m ? m->curg : NULL;
+    if (!g) {
+        sched_yield();
+        return;
+    }
+    p_t *p = m->p;
+    /* Nothing else to run anywhere we would look: keep running. */
+    if (!m->lockedg && runq_empty(p) &&
+        __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
+        return;
+    proc_setstatus(g, G_RUNNABLE);
+    m->after_g = g;
+    m->after = m->lockedg ? AFTER_GLOBQ_PUT : AFTER_RUNQ_PUT;
+    schedule_from(m, g);
+}
+
+void sched_goexit(void)
+{
+    m_t *m = sched_getm();
+    g_t *g = m->curg;
+    if (g->lockedm) {
+        /* Go would kill the thread; we unwire it and let it serve others. */
+        g->lockedm = NULL;
+        g->lockedcount = 0;
+        m->lockedg = NULL;
+    }
+    proc_setstatus(g, G_DEAD);
+    m->after = AFTER_EXIT;
+    m->after_g = g;
+    schedule_from(m, g);
+    RT_THROW("dead goroutine resumed");
+}
+
+void sched_lockosthread(void)
+{
+    m_t *m = sched_getm();
+    g_t *g = m ? m->curg : NULL;
+    if (!g)
+        return;
+    if (g->lockedcount++ == 0) {
+        g->lockedm = m;
+        m->lockedg = g;
+    }
+}
+
+void sched_unlockosthread(void)
+{
+    m_t *m = sched_getm();
+    g_t *g = m ? m->curg : NULL;
+    if (!g || g->lockedcount == 0)
+        return;
+    if (--g->lockedcount == 0) {
+        g->lockedm = NULL;
+        m->lockedg = NULL;
+    }
+}
+
+/* ---- GOMAXPROCS ---------------------------------------------------------- */
+
+static p_t *newp(int32_t id)
+{
+    p_t *p = aligned_alloc(CACHE_LINE, (sizeof(p_t) + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1));
+    if (!p)
+        return NULL;
+    memset(p, 0, sizeof *p);
+    p->id = id;
+    p->status = P_DEAD;
+    return p;
+}
+
+/* Under sched.lock. */
+static int grow_procs(int32_t n)
+{
+    for (int32_t i = 0; i < n; i++) {
+        if (!allp[i]) {
+            p_t *p = newp(i);
+            if (!p)
+                return -ENOMEM;
+            __atomic_store_n(&allp[i], p, __ATOMIC_RELEASE);
+        }
+    }
+    if (n > sched.nallp)
+        __atomic_store_n(&sched.nallp, n, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int sched_setmaxprocs(int n)
+{
+    rlock(&sched.lock);
+    int32_t old = sched.gomaxprocs;
+    if (n <= 0 || n == old) {
+        runlock(&sched.lock);
+        return old;
+    }
+    if (grow_procs(n) != 0) {
+        runlock(&sched.lock);
+        return -ENOMEM;
+    }
+    __atomic_store_n(&sched.gomaxprocs, n, __ATOMIC_RELEASE);
+    int added = 0;
+    for (int32_t i = 0; i < n; i++) {
+        p_t *p = allp[i];
+        if (__atomic_load_n(&p->status, __ATOMIC_RELAXED) == P_DEAD) {
+            pidleput(p);
+            added++;
+        }
+    }
+    /* Ps above n that are idle are dropped lazily by pidleget(). */
+    runlock(&sched.lock);
+    for (int i = 0; i < added; i++)
+        sched_wakep();
+    return old;
+}
+
+/* ---- start-up -------------------------------------------------------------- */
+
+int rt_started;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static int ncpu_affinity(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void do_init(void)
+{
+    int n = ncpu_affinity();
+    const char *s = getenv("GOMAXPROCS");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end == 0 && v > 0 && v <= GO_MAXPROCS_MAX)
+            n = (int)v;
+        else
+            fprintf(stderr, "libgoroutine: ignoring invalid GOMAXPROCS=%s\n", s);
+    }
+    if (n > GO_MAXPROCS_MAX)
+        n = GO_MAXPROCS_MAX;
+    stack_init();
+    stack_install_handler();
+    proc_init();
+    rlock(&sched.lock);
+    if (grow_procs(n) != 0)
+        RT_THROW("cannot allocate Ps");
+    sched.gomaxprocs = n;
+    for (int32_t i = n - 1; i >= 0; i--)
+        pidleput(allp[i]);
+    runlock(&sched.lock);
+    /* One M from the start, parked idle, so that a later failure to create
+     * threads never leaves goroutines with nobody to run them. */
+    if (newm(NULL, false) != 0)
+        RT_THROW("cannot create the first thread");
+    __atomic_store_n(&rt_started, 1, __ATOMIC_RELEASE);
+}
+
+void rt_init(void)
+{
+    pthread_once(&init_once, do_init);
+}
+
+/* ---- deadlock detection ------------------------------------------------ */
+
+static int process_threads(void)
+{
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f)
+        return -1;
+    char buf[1024];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    /* Field 20 (num_threads), counting from the field after "(comm)". */
+    char *q = strrchr(buf, ')');
+    if (!q)
+        return -1;
+    int field = 2;
+    for (q++; *q && field < 20; q++)
+        if (*q == ' ')
+            field++;
+    return atoi(q);
+}
+
+__attribute__((weak)) bool sched_timers_pending(void)
+{
+    return false;
+}
+
+/* Under sched.lock: report a deadlock if nothing can ever wake anyone. */
+static void checkdead(void)
+{
+    if (sched.mcount - sched.nmidle - nlockedidle > 0)
+        return; /* some M is running, or spinning */
+    if (sched.runqsize > 0)
+        return;
+    int64_t ng = sched_gcount();
+    if (ng == 0 && sched.nthreads_blocked == 0)
+        return;
+    if (sched_timers_pending())
+        return;
+    int nt = process_threads();
+    if (nt < 0 || nt > sched.mcount + sched.nthreads_blocked)
+        return; /* a thread we do not know of is running: it may wake us */
+    runlock(&sched.lock);
+    debug_fatal("all goroutines are asleep - deadlock!");
+}
+
+int64_t sched_gcount(void)
+{
+    int64_t n = __atomic_load_n(&sched.nplaincreated, __ATOMIC_RELAXED);
+    int32_t np = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < np; i++) {
+        p_t *p = allp[i];
+        n += __atomic_load_n(&p->ncreated, __ATOMIC_RELAXED);
+        n -= __atomic_load_n(&p->nexited, __ATOMIC_RELAXED);
+    }
+    return n;
+}

@@ -1,0 +1,85 @@
+/*
+ * sched.h - the scheduler's interface to the rest of the runtime: parking
+ * and readying goroutines and plain threads (Go's gopark/goready), run
+ * queues, and the hooks timers and the poller will use.
+ */
+#ifndef GO_SCHED_H
+#define GO_SCHED_H
+
+#include "runtime.h"
+
+/*
+ * A waiter stands for one blocked goroutine or plain thread in one wait
+ * queue (Go's sudog). It lives on the blocked caller's own stack for the
+ * duration of the blocking call: C stacks never move, so no allocation is
+ * needed. Fields are protected by the lock of the object it waits on,
+ * except `wake` and `counted` (see sched_park / sched_ready).
+ */
+struct waiter {
+    g_t *g;              /* blocked goroutine, or NULL for a plain thread */
+    uint32_t wake;       /* plain thread: futex word, 1 once readied */
+    uint32_t counted;    /* plain thread: counted as blocked; sched.lock */
+    waiter_t *next;      /* wait queue links; object lock */
+    waiter_t *prev;
+    void *addr;          /* sema: the semaphore address (the key) */
+    uint32_t ticket;     /* sema: 1 if the releaser handed us a unit */
+    void *elem;          /* chan: value to send / where to receive */
+    void *c;             /* chan: the channel this waiter is queued on */
+    struct select_state *sel; /* select: shared state of the select, or NULL */
+    int32_t caseidx;     /* select: index of this case */
+    bool success;        /* chan: completed by a partner, not by close */
+    bool timedout;       /* woken by a deadline, not by a partner */
+};
+
+/*
+ * sched_park - block the caller (goroutine or plain thread) until someone
+ * calls sched_ready(w). `unlock(arg)` is called exactly once, at a moment
+ * when a wake-up can no longer be lost: for a goroutine after its context
+ * is saved (so a waker that takes the lock may ready it at once), for a
+ * thread before it sleeps. The caller holds the lock that protects w's
+ * queue on entry; it does not hold it on return.
+ */
+void sched_park(waiter_t *w, void (*unlock)(void *), void *arg,
+                enum wait_reason reason);
+
+/* sched_ready - make the owner of w runnable. Called at most once per
+ * park, by whoever dequeued w under the object's lock. w must not be
+ * touched afterwards: its owner may already have returned. */
+void sched_ready(waiter_t *w);
+
+/* Make a waiting G runnable (goroutine side of sched_ready). */
+void sched_goready(g_t *g);
+
+/* Put a new runnable G where the caller's P (or the global queue, from a
+ * plain thread) will run it next, and wake an idle P if there is one. */
+void sched_newg_ready(m_t *m, g_t *g);
+
+/* The running goroutine gives up the CPU but stays runnable. */
+void sched_gosched(void);
+
+/* The running goroutine has finished; never returns. */
+__attribute__((noreturn)) void sched_goexit(void);
+
+/* Wire/unwire the current G to its M (go_lock_thread). */
+void sched_lockosthread(void);
+void sched_unlockosthread(void);
+
+/* Change GOMAXPROCS; returns the previous value. */
+int sched_setmaxprocs(int n);
+
+/* Count of live goroutines (created, not exited). */
+int64_t sched_gcount(void);
+
+/* Hooks for timers and the poller (time.c, netpoll.c): true if some timer
+ * or I/O wait could still wake a goroutine. Weak defaults say no. */
+bool sched_timers_pending(void);
+
+/* Build g's initial context so that it starts in proc_run(g). */
+void sched_prepare_g(g_t *g);
+/* Create g's sanitizer fiber if the build has one. */
+void sched_fiber_init_g(g_t *g);
+
+/* Wake an idle P if work was added and nobody is looking for it. */
+void sched_wakep(void);
+
+#endif /* GO_SCHED_H */

@@ -1,0 +1,254 @@
+/*
+ * stack.c - goroutine stacks, their guards, and overflow reports.
+ *
+ * Layout of one stack slot (addresses grow upwards):
+ *
+ *   | guard (16 KiB) | usable stack ...              | go_copy block | G |
+ *   ^ slot base      ^ g->stack_lo                                   ^ g->stack_hi
+ *
+ * The descriptor (struct g) sits at the very top of its own stack, so a
+ * new goroutine touches exactly one page: the descriptor, the copied
+ * argument and the first frames share it. Physical pages are committed by
+ * the kernel on first touch; the rest of the slot is only address space
+ * (MAP_NORESERVE), which is why a default stack can be generous (256 KiB).
+ *
+ * Default-size slots are carved from arenas of ARENA_SLOTS slots, one mmap
+ * each, so a million stacks do not need a million VMAs. The guard below a
+ * stack is installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which
+ * adds no VMA and no memory. Older kernels get mprotect(PROT_NONE) guard
+ * pages, which split the arena VMA; we stop doing that when the process
+ * approaches vm.max_map_count and fall back to a canary word at the bottom
+ * of the stack, checked when the goroutine is switched out for the last
+ * time (a checked canary catches an overflow late, not at the faulting
+ * instruction: that is the price of running out of VMAs).
+ *
+ * Descriptors are never returned to the system for default stacks: dead Gs
+ * are cached with their stacks (per P, then globally; see proc.c), which is
+ * what makes spawn free of system calls and page faults. Spare stacks are
+ * released in batches by proc.c calling stack_release(), which drops every
+ * page but the descriptor's.
+ *
+ * An overflow runs into the guard; the SIGSEGV handler (on an alternate
+ * signal stack, since the faulting stack is full) recognises a fault address
+ * inside the current goroutine's guard and prints Go's "fatal error: stack
+ * overflow" naming the goroutine. Any other SIGSEGV goes to the handler
+ * that was installed before ours, or kills the process as it would have.
+ */
+#include "stack.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "debug.h"
+#include "sched.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#if defined(GO_HAVE_VALGRIND_H)
+#include <valgrind/valgrind.h>
+#define STACK_REGISTER(lo, hi) VALGRIND_STACK_REGISTER(lo, hi)
+#else
+#define STACK_REGISTER(lo, hi) ((void)(lo), (void)(hi))
+#endif
+
+#define ARENA_SLOTS 64
+#define DEFAULT_STACK (256 * 1024 - STACK_GUARD_SIZE)
+
+size_t stack_default_size = DEFAULT_STACK;
+
+static size_t pagesz;
+static int guard_mode = GUARD_MADVISE; /* best mode still available */
+static long mprotect_budget;           /* mprotect guards we may still add */
+
+/* The arena being carved; under pool_lock. */
+static rlock_t pool_lock = RLOCK_INIT;
+static uint8_t *arena_next, *arena_end;
+
+static size_t round_page(size_t n)
+{
+    return (n + pagesz - 1) & ~(pagesz - 1);
+}
+
+void stack_init(void)
+{
+    pagesz = (size_t)sysconf(_SC_PAGESIZE);
+    const char *s = getenv("GOROUTINE_STACK_SIZE");
+    if (s && *s) {
+        char *end;
+        unsigned long long v = strtoull(s, &end, 0);
+        if (*end == 0 && v >= GO_STACK_MIN && v <= GO_STACK_MAX)
+            stack_default_size = round_page((size_t)v);
+        else
+            fprintf(stderr, "libgoroutine: ignoring invalid GOROUTINE_STACK_SIZE=%s "
+                            "(want %d..%zu bytes)\n", s, GO_STACK_MIN, GO_STACK_MAX);
+    }
+    long maxmap = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &maxmap) != 1)
+            maxmap = 65530;
+        fclose(f);
+    }
+    /* Each mprotect guard splits a VMA in up to three; keep half the
+     * budget for the program itself. */
+    mprotect_budget = maxmap / 4;
+}
+
+/* Put a guard below the usable stack; returns the guard kind used. */
+static int install_guard(uint8_t *base)
+{
+    if (guard_mode == GUARD_MADVISE) {
+        if (madvise(base, STACK_GUARD_SIZE, MADV_GUARD_INSTALL) == 0)
+            return GUARD_MADVISE;
+        guard_mode = GUARD_MPROTECT; /* EINVAL: kernel too old */
+    }
+    if (guard_mode == GUARD_MPROTECT) {
+        if (mprotect_budget > 0 && mprotect(base, STACK_GUARD_SIZE, PROT_NONE) == 0) {
+            mprotect_budget--;
+            return GUARD_MPROTECT;
+        }
+        guard_mode = GUARD_CANARY;
+    }
+    return GUARD_CANARY;
+}
+
+static g_t *init_slot(uint8_t *base, size_t slot, int guard)
+{
+    uintptr_t top = (uintptr_t)base + slot - sizeof(g_t);
+    g_t *g = (g_t *)(top & ~(uintptr_t)(CACHE_LINE - 1));
+    memset(g, 0, sizeof *g);
+    g->stack_lo = base + STACK_GUARD_SIZE;
+    g->stack_hi = (uint8_t *)g;
+    g->slot_size = slot;
+    g->guard_kind = (uint32_t)guard;
+    g->status = G_IDLE;
+    if (guard == GUARD_CANARY)
+        *(uint64_t *)g->stack_lo = STACK_CANARY;
+    STACK_REGISTER(g->stack_lo, g->stack_hi);
+    return g;
+}
+
+g_t *stack_new_g(size_t size, int *err)
+{
+    if (size == 0 || size == stack_default_size) {
+        size_t slot = stack_default_size + STACK_GUARD_SIZE;
+        rlock(&pool_lock);
+        if (arena_next == arena_end) {
+            void *a = mmap(NULL, slot * ARENA_SLOTS, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (a == MAP_FAILED) {
+                runlock(&pool_lock);
+                *err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
+                return NULL;
+            }
+            arena_next = a;
+            arena_end = arena_next + slot * ARENA_SLOTS;
+        }
+        uint8_t *base = arena_next;
+        arena_next += slot;
+        int guard = install_guard(base);
+        runlock(&pool_lock);
+        return init_slot(base, slot, guard);
+    }
+    size_t slot = round_page(size) + STACK_GUARD_SIZE;
+    void *a = mmap(NULL, slot, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (a == MAP_FAILED) {
+        *err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
+        return NULL;
+    }
+    rlock(&pool_lock);
+    int guard = install_guard(a);
+    runlock(&pool_lock);
+    g_t *g = init_slot(a, slot, guard);
+    g->custom_stack = true;
+    return g;
+}
+
+void stack_free_custom(g_t *g)
+{
+    uint8_t *base = g->stack_lo - STACK_GUARD_SIZE;
+    if (g->guard_kind == GUARD_MPROTECT)
+        __atomic_fetch_add(&mprotect_budget, 1, __ATOMIC_RELAXED);
+#if defined(GO_HAVE_VALGRIND_H)
+    /* The stack id is not kept; valgrind tolerates a stale registration. */
+#endif
+    munmap(base, g->slot_size);
+}
+
+void stack_release(g_t *g)
+{
+    /* Everything below the descriptor's page. */
+    uintptr_t top = (uintptr_t)g & ~(uintptr_t)(pagesz - 1);
+    uintptr_t lo = (uintptr_t)g->stack_lo;
+    if (top > lo)
+        madvise((void *)lo, top - lo, MADV_DONTNEED);
+    if (g->guard_kind == GUARD_CANARY)
+        *(uint64_t *)g->stack_lo = STACK_CANARY;
+}
+
+void stack_check_canary(g_t *g)
+{
+    if (g->guard_kind == GUARD_CANARY && *(uint64_t *)g->stack_lo != STACK_CANARY)
+        debug_stack_overflow(g, NULL);
+}
+
+/* ---- SIGSEGV: overflow reports ------------------------------------------ */
+
+static struct sigaction old_segv, old_bus;
+static int handler_installed;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    m_t *m = sched_getm();
+    g_t *g = m ? m->curg : NULL;
+    uint8_t *addr = si->si_addr;
+    if (g && addr >= g->stack_lo - STACK_GUARD_SIZE && addr < g->stack_lo)
+        debug_stack_overflow(g, addr);
+    /* Not ours: hand it to whoever had it before, or die as we would have. */
+    struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction) {
+            old->sa_sigaction(sig, si, uc);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    signal(sig, SIG_DFL); /* returning re-executes the fault, now fatal */
+}
+
+void stack_install_handler(void)
+{
+    if (__atomic_exchange_n(&handler_installed, 1, __ATOMIC_ACQ_REL))
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    sigaction(SIGBUS, &sa, &old_bus);
+}
+
+void *stack_thread_altstack(void)
+{
+    size_t sz = 64 * 1024;
+    void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    stack_t ss = {.ss_sp = p, .ss_size = sz, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(p, sz);
+        return NULL;
+    }
+    return p;
+}

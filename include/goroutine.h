@@ -191,6 +191,295 @@ GO_API void go_wg_done(go_wg *wg);
  */
 GO_API void go_wg_wait(go_wg *wg);
 
+
+/* ------------------------------------------------------------------------
+ * Channels (Go's chan)
+ *
+ * A channel carries fixed-size elements, copied in and out by value. It has
+ * an explicit owner who frees it with go_chan_free() once no goroutine can
+ * use it any more (there is no garbage collector): typically the receiver
+ * after it has seen the channel closed, or whoever created it after a
+ * go_wg_wait(). A NULL channel is Go's nil channel: send and receive block
+ * forever, and a NULL case in a select never fires.
+ * ---------------------------------------------------------------------- */
+
+typedef struct go_chan go_chan;
+
+/* Largest element size, as Go's (64 KiB). */
+#define GO_CHAN_ELEM_MAX 65536
+
+/*
+ * go_chan_make - a channel of elements of elem_size bytes (0 is allowed:
+ * a signal channel, Go's chan struct{}) with a buffer of cap elements
+ * (0: unbuffered). Returns NULL with errno EINVAL (elem_size above
+ * GO_CHAN_ELEM_MAX, or elem_size * cap overflows or exceeds 2^40 bytes) or
+ * ENOMEM.
+ */
+GO_API go_chan *go_chan_make(size_t elem_size, size_t cap);
+
+/*
+ * go_chan_free - free a channel. NULL does nothing. Freeing a channel that
+ * still has goroutines or threads blocked on it is a fatal error ("free of
+ * channel with blocked goroutines"); any other later use is undefined.
+ * Buffered values not received are discarded.
+ */
+GO_API void go_chan_free(go_chan *c);
+
+/*
+ * go_chan_send - send the element at elem (Go's c <- v). Blocks until a
+ * receiver takes it or, for a buffered channel, until there is room. On a
+ * closed channel, or if the channel is closed while blocked: Go's fatal
+ * "panic: send on closed channel". NULL c blocks forever.
+ */
+GO_API void go_chan_send(go_chan *c, const void *elem);
+
+/*
+ * go_chan_recv - receive into elem (Go's v, ok := <-c); elem may be NULL to
+ * discard the value. Blocks until a value is available or the channel is
+ * closed and drained. Returns true for a value, false if the channel is
+ * closed and empty (elem is then zeroed). NULL c blocks forever.
+ */
+GO_API bool go_chan_recv(go_chan *c, void *elem);
+
+/* go_chan_try_send - send without blocking (Go's select with default).
+ * Returns true if sent, false if it would block. Closed: fatal as send. */
+GO_API bool go_chan_try_send(go_chan *c, const void *elem);
+
+/* go_chan_try_recv - receive without blocking. Returns true if the receive
+ * completed (*ok, if ok is non-NULL, says value (true) or closed (false)),
+ * false if it would block (elem and *ok untouched). */
+GO_API bool go_chan_try_recv(go_chan *c, void *elem, bool *ok);
+
+/* go_chan_send_timeout - go_chan_send giving up after timeout_ns.
+ * Returns 0 if sent, -ETIMEDOUT if not (nothing was sent). */
+GO_API int go_chan_send_timeout(go_chan *c, const void *elem, int64_t timeout_ns);
+
+/* go_chan_recv_timeout - go_chan_recv giving up after timeout_ns. Returns
+ * 0 if the receive completed (*ok as go_chan_try_recv), -ETIMEDOUT if not
+ * (elem and *ok untouched). */
+GO_API int go_chan_recv_timeout(go_chan *c, void *elem, bool *ok, int64_t timeout_ns);
+
+/*
+ * go_chan_close - close the channel (Go's close(c)): blocked receivers get
+ * "closed", blocked senders die with "panic: send on closed channel".
+ * Closing a closed channel is Go's "panic: close of closed channel"; a NULL
+ * one "panic: close of nil channel".
+ */
+GO_API void go_chan_close(go_chan *c);
+
+/* go_chan_len / go_chan_cap - elements buffered / buffer size (0 for NULL). */
+GO_API size_t go_chan_len(go_chan *c);
+GO_API size_t go_chan_cap(go_chan *c);
+
+/* ------------------------------------------------------------------------
+ * select
+ * ---------------------------------------------------------------------- */
+
+enum { GO_SELECT_SEND = 1, GO_SELECT_RECV = 2 };
+
+/* One case of a select. Build it with GO_SEND / GO_RECV. */
+typedef struct go_select_case {
+    go_chan *chan;  /* NULL: the case never fires */
+    int dir;        /* GO_SELECT_SEND or GO_SELECT_RECV */
+    void *elem;     /* send: the value to send; recv: where to store (may be NULL) */
+    bool *ok;       /* recv: set to false if the channel was closed (may be NULL) */
+} go_select_case;
+
+#define GO_SEND(c, valp) \
+    ((go_select_case){.chan = (c), .dir = GO_SELECT_SEND, .elem = (void *)(valp), .ok = NULL})
+#define GO_RECV(c, valp, okp) \
+    ((go_select_case){.chan = (c), .dir = GO_SELECT_RECV, .elem = (valp), .ok = (okp)})
+
+/*
+ * go_select - wait until one of n cases can proceed, do it, and return its
+ * index (Go's select). Among ready cases the choice is uniformly random.
+ * Only the chosen case's elem/ok are written. Duplicate channels are
+ * allowed. With n == 0 or only NULL channels it blocks forever (Go's
+ * select {}). A chosen send on a closed channel panics as go_chan_send.
+ * There is no limit on n. Returns -EINVAL if cases is NULL with n > 0 or
+ * a case has an invalid dir.
+ */
+GO_API int go_select(go_select_case *cases, size_t n);
+
+/* go_select_try - as go_select, but returns -1 at once if no case is ready
+ * (Go's select with a default case). */
+GO_API int go_select_try(go_select_case *cases, size_t n);
+
+/* go_select_timeout - as go_select, but returns -ETIMEDOUT if no case
+ * became ready within timeout_ns. */
+GO_API int go_select_timeout(go_select_case *cases, size_t n, int64_t timeout_ns);
+
+/* ------------------------------------------------------------------------
+ * sync: Mutex, RWMutex, Once, Cond, semaphore
+ *
+ * Each is zero-initialisable (or use its GO_*_INIT), may live anywhere
+ * (static, heap, stack), needs no destroy, and works for goroutines and
+ * plain threads alike. None may be copied once in use.
+ * ---------------------------------------------------------------------- */
+
+typedef struct go_mutex {
+    uint64_t opaque_[1];
+} go_mutex;
+#define GO_MUTEX_INIT {{0}}
+
+/* go_mutex_lock - lock, blocking while another holder has it (Go's
+ * sync.Mutex: spins briefly, then parks; a waiter that waited over 1 ms
+ * switches the mutex to starvation mode, where ownership is handed
+ * directly to the oldest waiter). */
+GO_API void go_mutex_lock(go_mutex *m);
+/* go_mutex_trylock - lock if free; returns true if locked. Never blocks. */
+GO_API bool go_mutex_trylock(go_mutex *m);
+/* go_mutex_unlock - unlock. Any goroutine or thread may unlock (as Go).
+ * Unlocking an unlocked mutex is Go's "fatal error: sync: unlock of
+ * unlocked mutex". */
+GO_API void go_mutex_unlock(go_mutex *m);
+
+typedef struct go_rwmutex {
+    uint64_t opaque_[4];
+} go_rwmutex;
+#define GO_RWMUTEX_INIT {{0, 0, 0, 0}}
+
+/* go_rwmutex_rlock / runlock / lock / unlock / tryrlock / trylock - Go's
+ * sync.RWMutex: many readers or one writer; a blocked writer keeps new
+ * readers out (writer preference), so writers do not starve. Misuse is
+ * fatal with Go's messages ("sync: RUnlock of unlocked RWMutex",
+ * "sync: Unlock of unlocked RWMutex"). */
+GO_API void go_rwmutex_rlock(go_rwmutex *rw);
+GO_API void go_rwmutex_runlock(go_rwmutex *rw);
+GO_API void go_rwmutex_lock(go_rwmutex *rw);
+GO_API void go_rwmutex_unlock(go_rwmutex *rw);
+GO_API bool go_rwmutex_tryrlock(go_rwmutex *rw);
+GO_API bool go_rwmutex_trylock(go_rwmutex *rw);
+
+typedef struct go_once {
+    uint64_t opaque_[2];
+} go_once;
+#define GO_ONCE_INIT {{0, 0}}
+
+/* go_once_do - call fn(arg) if no call on this once has happened yet (Go's
+ * sync.Once.Do). Every caller returns only after fn has returned. */
+GO_API void go_once_do(go_once *once, go_func fn, void *arg);
+
+typedef struct go_cond {
+    uint64_t opaque_[2];
+} go_cond;
+#define GO_COND_INIT {{0, 0}}
+
+/* go_cond_wait - atomically unlock m and wait for a signal, then relock m
+ * before returning (Go's sync.Cond.Wait, with the mutex passed in as in
+ * pthreads). Wake-ups are not spurious but, as in Go, the condition must
+ * still be re-checked in a loop. */
+GO_API void go_cond_wait(go_cond *c, go_mutex *m);
+/* go_cond_signal - wake one waiter, if any. Never blocks. */
+GO_API void go_cond_signal(go_cond *c);
+/* go_cond_broadcast - wake every waiter. Never blocks. */
+GO_API void go_cond_broadcast(go_cond *c);
+
+/* A counting semaphore; zero-initialised it holds 0 units. */
+typedef struct go_sema {
+    uint64_t opaque_[1];
+} go_sema;
+#define GO_SEMA_INIT(n) {{(uint64_t)(n)}}
+
+/* go_sema_acquire - take one unit, blocking while there are none. */
+GO_API void go_sema_acquire(go_sema *s);
+/* go_sema_try_acquire - take one unit if there is one; true if taken. */
+GO_API bool go_sema_try_acquire(go_sema *s);
+/* go_sema_acquire_timeout - 0 if a unit was taken, -ETIMEDOUT if none
+ * came within timeout_ns. */
+GO_API int go_sema_acquire_timeout(go_sema *s, int64_t timeout_ns);
+/* go_sema_release - add n units, waking waiters FIFO. Never blocks. */
+GO_API void go_sema_release(go_sema *s, uint32_t n);
+
+/* ------------------------------------------------------------------------
+ * Time: sleep, timers, tickers (Go's time package)
+ * ---------------------------------------------------------------------- */
+
+/* go_now - the monotonic clock, in nanoseconds. */
+GO_API int64_t go_now(void);
+
+/* go_sleep - block for at least ns nanoseconds (returns at once if ns <= 0). */
+GO_API void go_sleep(int64_t ns);
+
+/*
+ * go_after - a channel (capacity 1, element int64_t) that receives go_now()
+ * once, ns from now (Go's time.After). The caller frees it with
+ * go_chan_free(), which stops the timer if it has not fired. NULL with
+ * errno ENOMEM on failure.
+ */
+GO_API go_chan *go_after(int64_t ns);
+
+typedef struct go_timer go_timer;
+
+/* go_timer_new - a timer that sends go_now() on its channel once, ns from
+ * now (Go's time.NewTimer). NULL with errno ENOMEM on failure. */
+GO_API go_timer *go_timer_new(int64_t ns);
+/* go_timer_func - a timer that runs fn(arg) in its own goroutine, ns from
+ * now (Go's time.AfterFunc); it has no channel. */
+GO_API go_timer *go_timer_func(int64_t ns, go_func fn, void *arg);
+/* go_timer_chan - the timer's channel (NULL for a go_timer_func timer). */
+GO_API go_chan *go_timer_chan(go_timer *t);
+/* go_timer_stop - prevent the timer from firing. Returns true if this call
+ * stopped it, false if it had already fired or been stopped (Go's
+ * Timer.Stop; as in Go, a value already sent stays in the channel). */
+GO_API bool go_timer_stop(go_timer *t);
+/* go_timer_reset - make the timer fire ns from now. Returns true if it had
+ * been active (Go's Timer.Reset). */
+GO_API bool go_timer_reset(go_timer *t, int64_t ns);
+/* go_timer_free - stop and free the timer and its channel. NULL is ok. */
+GO_API void go_timer_free(go_timer *t);
+
+typedef struct go_ticker go_ticker;
+
+/* go_ticker_new - a ticker sending go_now() every period ns on a channel of
+ * capacity 1; ticks are dropped for a slow receiver (Go's time.NewTicker).
+ * NULL with errno EINVAL if period <= 0, ENOMEM on failure. */
+GO_API go_ticker *go_ticker_new(int64_t period);
+/* go_ticker_chan - the ticker's channel. */
+GO_API go_chan *go_ticker_chan(go_ticker *t);
+/* go_ticker_stop - stop ticking (the channel stays valid). */
+GO_API void go_ticker_stop(go_ticker *t);
+/* go_ticker_reset - stop and restart with a new period; -EINVAL if
+ * period <= 0. */
+GO_API int go_ticker_reset(go_ticker *t, int64_t period);
+/* go_ticker_free - stop and free the ticker and its channel. NULL is ok. */
+GO_API void go_ticker_free(go_ticker *t);
+
+/* ------------------------------------------------------------------------
+ * Contexts: cancellation (Go's context package)
+ *
+ * A context is cancelled explicitly, by its deadline, or when its parent
+ * is; cancellation propagates to every descendant. Each derived context is
+ * owned by its creator, who frees it with go_ctx_free() (which cancels it
+ * first). Free children before their parent.
+ * ---------------------------------------------------------------------- */
+
+typedef struct go_ctx go_ctx;
+
+/* go_ctx_background - the root context: never cancelled, never freed. */
+GO_API go_ctx *go_ctx_background(void);
+/* go_ctx_with_cancel - a child of parent cancelled by go_ctx_cancel().
+ * NULL with errno EINVAL (parent NULL) or ENOMEM. */
+GO_API go_ctx *go_ctx_with_cancel(go_ctx *parent);
+/* go_ctx_with_timeout - a child cancelled timeout_ns from now at the latest. */
+GO_API go_ctx *go_ctx_with_timeout(go_ctx *parent, int64_t timeout_ns);
+/* go_ctx_with_deadline - a child cancelled at go_now() == deadline at the latest. */
+GO_API go_ctx *go_ctx_with_deadline(go_ctx *parent, int64_t deadline);
+/* go_ctx_cancel - cancel ctx and all its descendants (-ECANCELED). Idempotent. */
+GO_API void go_ctx_cancel(go_ctx *ctx);
+/* go_ctx_done - a channel closed when ctx is cancelled; receive on it or
+ * use it in a select. NULL (never ready) for the background context. Owned
+ * by ctx: do not free it. */
+GO_API go_chan *go_ctx_done(go_ctx *ctx);
+/* go_ctx_err - 0 while ctx is live, -ECANCELED once cancelled, -ETIMEDOUT
+ * once its deadline passed (Go's context.Canceled / DeadlineExceeded). */
+GO_API int go_ctx_err(go_ctx *ctx);
+/* go_ctx_deadline - the deadline (go_now() scale) in *deadline and true, or
+ * false if ctx has none. */
+GO_API bool go_ctx_deadline(go_ctx *ctx, int64_t *deadline);
+/* go_ctx_free - cancel ctx (if live) and free it. NULL or background: nothing. */
+GO_API void go_ctx_free(go_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

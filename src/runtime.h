@@ -126,6 +126,12 @@ struct p {
     g_t *gfree;           /* dead Gs with their stacks; owner only */
     int32_t ngfree;
     int64_t goidcache, goidcacheend; /* batch of goroutine ids; owner only */
+    /* Timers (time.c): a 4-ary min-heap under timerlock; timer0_when is
+     * the earliest deadline in it (0: empty), atomic, read without lock. */
+    rlock_t timerlock;
+    int64_t timer0_when;
+    struct rtimer **timers;
+    int32_t ntimers, timercap;
     int64_t ncreated;     /* goroutines created here; atomic relaxed */
     int64_t nexited;      /* goroutines that exited here; atomic relaxed */
 };

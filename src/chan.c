@@ -1,0 +1,1 @@
+/* chan.c - being written (see the chan section of include/goroutine.h). */

@@ -1,0 +1,1 @@
+/* ctx.c - being written (see the ctx section of include/goroutine.h). */

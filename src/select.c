@@ -1,0 +1,1 @@
+/* select.c - being written (see the select section of include/goroutine.h). */

@@ -1,0 +1,1 @@
+/* time.c - being written (see the time section of include/goroutine.h). */

@@ -192,6 +192,9 @@ struct sched {
     m_t *allm;            /* under lock */
     /* Plain threads sleeping in a runtime call (deadlock detection). */
     int32_t nthreads_blocked; /* under lock */
+    /* The idle M sleeping until the earliest timer, and until when. */
+    m_t *timer_m;         /* under lock */
+    int64_t timer_until;  /* under lock */
     /* Global pool of dead Gs with default stacks; under gfree_lock. */
     rlock_t gfree_lock;
     g_t *gfree;

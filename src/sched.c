@@ -71,6 +71,7 @@
 #include "debug.h"
 #include "proc.h"
 #include "stack.h"
+#include "time.h"
 
 
 struct sched sched;
@@ -509,10 +510,14 @@ static void startm(p_t *p, bool spinning)
         }
     }
     m_t *nm = mget();
-    runlock(&sched.lock);
     if (nm) {
+        /* nextp is set under the lock: a timer-sleeping M that wakes on
+         * its own decides under the lock whether it was handed a P. */
         nm->spinning = spinning;
         nm->nextp = p;
+    }
+    runlock(&sched.lock);
+    if (nm) {
         note_wakeup(&nm->park);
         return;
     }
@@ -562,18 +567,115 @@ static void handoffp(p_t *p)
     runlock(&sched.lock);
 }
 
-/* Park the M until someone hands it a P. */
+/* Run every P's due timers (any M may run any P's timers). */
+static void run_all_timers(int64_t now)
+{
+    int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < n; i++) {
+        int64_t w = __atomic_load_n(&allp[i]->timer0_when, __ATOMIC_ACQUIRE);
+        if (w != 0 && w <= now)
+            timers_run(allp[i], now);
+    }
+}
+
+static bool midle_remove(m_t *m)
+{
+    for (m_t **pp = &sched.midle; *pp; pp = &(*pp)->link) {
+        if (*pp == m) {
+            *pp = m->link;
+            sched.nmidle--;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Park the M until someone hands it a P. If timers are pending and no
+ * other idle M is already watching them, this M sleeps only until the
+ * earliest one, runs the due timers when it wakes, and looks for a P to
+ * run whatever they readied; otherwise it goes back to sleep.
+ */
 static void stopm(m_t *m)
 {
-    rlock(&sched.lock);
-    mput(m);
-    checkdead();
-    runlock(&sched.lock);
-    note_sleep(&m->park, -1);
-    note_clear(&m->park);
+    for (;;) {
+        rlock(&sched.lock);
+        mput(m);
+        checkdead();
+        int64_t until = timers_earliest();
+        bool timer_duty = until != 0 && sched.timer_m == NULL;
+        if (timer_duty) {
+            sched.timer_m = m;
+            sched.timer_until = until;
+        }
+        runlock(&sched.lock);
+        int64_t wait = -1;
+        if (timer_duty) {
+            wait = until - nanotime();
+            if (wait < 0)
+                wait = 0;
+        }
+        note_sleep(&m->park, wait);
+        note_clear(&m->park);
+        rlock(&sched.lock);
+        if (sched.timer_m == m)
+            sched.timer_m = NULL;
+        if (m->nextp) {
+            runlock(&sched.lock);
+            break;
+        }
+        /* Woken by a timeout or a poke (sched_timer_armed), not handed a
+         * P: nobody took us off the idle list, since that sets nextp
+         * under this lock. */
+        midle_remove(m);
+        runlock(&sched.lock);
+        /* Count as spinning while running timers, so that the goroutines
+         * they ready (onto the global queue: we hold no P) do not make
+         * sched_wakep() start yet another M: we will run them. */
+        m->spinning = true;
+        __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+        run_all_timers(nanotime());
+        p_t *p = NULL;
+        rlock(&sched.lock);
+        if (sched.runqsize > 0)
+            p = pidleget();
+        runlock(&sched.lock);
+        if (p) {
+            m->nextp = p; /* findrunnable sees a spinning M with work */
+            break;
+        }
+        m->spinning = false;
+        __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
+        /* Work may have been queued while we counted as spinning. */
+        if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0)
+            sched_wakep();
+    }
     p_t *p = m->nextp;
     m->nextp = NULL;
     acquirep(m, p);
+}
+
+void sched_timer_armed(int64_t when)
+{
+    if (!__atomic_load_n(&rt_started, __ATOMIC_ACQUIRE))
+        return;
+    m_t *poke = NULL;
+    rlock(&sched.lock);
+    if (sched.timer_m) {
+        if (when < sched.timer_until) {
+            poke = sched.timer_m;
+            sched.timer_until = when;
+        }
+    } else if (sched.nmidle > 0) {
+        /* Ms may all be asleep with no deadline: wake one to take timer
+         * duty. A busy M checks its own P's timers at every switch. */
+        poke = sched.midle;
+        sched.timer_m = poke;
+        sched.timer_until = when;
+    }
+    runlock(&sched.lock);
+    if (poke)
+        note_wakeup(&poke->park);
 }
 
 /* A wired M whose G blocked: give the P away and sleep until the G is
@@ -670,6 +772,8 @@ static void retirep(m_t *m)
         globrunq_put(g);
     __atomic_store_n(&p->status, P_DEAD, __ATOMIC_RELAXED);
     runlock(&sched.lock);
+    if (p->ntimers > 0)
+        timers_adopt(allp[0], p);
     proc_retire_p(p);
     sched_wakep();
 }
@@ -693,6 +797,8 @@ top:
         goto top;
     }
     g_t *g;
+    if (__atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) != 0)
+        run_all_timers(nanotime());
     if (p->schedtick % 61 == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
         rlock(&sched.lock);
         g = globrunq_get(p, 1);
@@ -730,6 +836,12 @@ top:
             }
             if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0)
                 goto top;
+        }
+        /* Run other Ps' due timers too (Go steals timers the same way). */
+        int64_t tw = timers_earliest();
+        if (tw != 0 && tw <= nanotime()) {
+            run_all_timers(nanotime());
+            goto top;
         }
     }
     /* Nothing: give up the P. */
@@ -797,6 +909,12 @@ static void schedule_from(m_t *m, g_t *cur)
     cur->saved_errno = e;
     p_t *p = m->p;
     g_t *next = NULL;
+    int64_t tw = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
+    if (tw != 0) {
+        int64_t now = nanotime();
+        if (tw <= now)
+            timers_run(p, now);
+    }
     if (!m->lockedg && p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED) &&
         (p->schedtick % 61 != 0 || __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)) {
         next = runqget(p);
@@ -878,7 +996,7 @@ void sched_goready(g_t *g)
 {
     proc_setstatus(g, G_RUNNABLE);
     m_t *m = sched_getm();
-    if (m && m->p && m->curg) {
+    if (m && m->p) {
         runqput(m->p, g, true);
     } else {
         rlock(&sched.lock);
@@ -1111,9 +1229,40 @@ static int process_threads(void)
     return atoi(q);
 }
 
+/* Weak defaults, overridden by time.c. */
 __attribute__((weak)) bool sched_timers_pending(void)
 {
     return false;
+}
+__attribute__((weak)) int64_t timers_run(p_t *p, int64_t now)
+{
+    (void)p;
+    (void)now;
+    return 0;
+}
+__attribute__((weak)) int64_t timers_earliest(void)
+{
+    return 0;
+}
+__attribute__((weak)) void timers_adopt(p_t *to, p_t *from)
+{
+    (void)to;
+    (void)from;
+}
+
+/* ---- random numbers for any thread ---------------------------------------- */
+
+uint32_t rt_rand(void)
+{
+    static __thread uint64_t state;
+    if (state == 0)
+        state = ((uint64_t)nanotime() ^ (uint64_t)(uintptr_t)&state) * 0x9E3779B97F4A7C15ULL | 1;
+    uint64_t x = state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    state = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
 /* Under sched.lock: report a deadlock if nothing can ever wake anyone. */

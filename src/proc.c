@@ -11,10 +11,11 @@
  * makes no system call and touches no new page per spawn.
  *
  * The global pool is a deque: recently dead (hot) Gs are pushed at the
- * front and taken from the front; when the pool holds more than POOL_HOT
- * Gs, each spilled batch has its stack pages dropped (stack_release) and is
- * put at the back, so memory is given back after a burst without slowing a
- * steady state. Custom-size stacks are unmapped on exit instead.
+ * front and taken from the front; when it holds more than POOL_HOT Gs with
+ * memory, an M about to go idle drops the stack pages of the excess
+ * (proc_scavenge) and moves them to the back, so memory is given back
+ * after a burst without slowing a steady state. Custom-size stacks are
+ * unmapped on exit instead.
  *
  * Every default-size G ever created stays on the all-G list (its
  * descriptor is never freed), which is what dumps and deadlock reports walk.
@@ -27,6 +28,7 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,10 @@ static rlock_t allg_lock = RLOCK_INIT;
 static g_t *allg;
 static int64_t nallg;
 static g_t *pool_tail; /* back of the global pool; under sched.gfree_lock */
+static uint64_t pool_gets;       /* pool_get calls; gfree_lock, read racily */
+static uint64_t scav_seen_gets;  /* pool_gets at scav_seen_time; scavenger */
+static int64_t scav_seen_time;
+static int32_t pool_ncold; /* released Gs at the back of the pool; gfree_lock, read racily */
 
 static const char *const status_names[G_NSTATUS] = {
     [G_IDLE] = "idle", [G_RUNNABLE] = "runnable", [G_RUNNING] = "running",
@@ -77,8 +83,8 @@ const char *wait_reason_name(enum wait_reason r)
     return (unsigned)r < WAIT_NREASONS && reason_names[r] ? reason_names[r] : "?";
 }
 
-/* Legal transitions: bit `to` set in legal[from]. */
-static const uint8_t legal[G_NSTATUS] = {
+/* Legal transitions: bit `to` set in proc_legal[from]. */
+const uint8_t proc_legal[G_NSTATUS] = {
     [G_IDLE] = 1u << G_RUNNABLE,
     [G_RUNNABLE] = 1u << G_RUNNING,
     [G_RUNNING] = 1u << G_RUNNABLE | 1u << G_WAITING | 1u << G_DEAD,
@@ -86,19 +92,15 @@ static const uint8_t legal[G_NSTATUS] = {
     [G_DEAD] = 1u << G_IDLE,
 };
 
-void proc_setstatus(g_t *g, enum g_status to)
+void proc_badstatus(g_t *g, enum g_status to)
 {
-    uint32_t from = __atomic_load_n(&g->status, __ATOMIC_RELAXED);
-    if (__builtin_expect(!(legal[from] & (1u << to)), 0)) {
-        static char msg[96];
-        /* Built by hand: we are about to die and must not allocate. */
-        strcpy(msg, "runtime: illegal goroutine transition ");
-        strcat(msg, g_status_name((enum g_status)from));
-        strcat(msg, " -> ");
-        strcat(msg, g_status_name(to));
-        debug_fatal(msg);
-    }
-    __atomic_store_n(&g->status, to, __ATOMIC_RELAXED);
+    static char msg[96];
+    /* Built by hand: we are about to die and must not allocate. */
+    strcpy(msg, "runtime: illegal goroutine transition ");
+    strcat(msg, g_status_name((enum g_status)__atomic_load_n(&g->status, __ATOMIC_RELAXED)));
+    strcat(msg, " -> ");
+    strcat(msg, g_status_name(to));
+    debug_fatal(msg);
 }
 
 void proc_init(void)
@@ -142,26 +144,32 @@ static void allg_remove(g_t *g)
 
 /* ---- free lists ---------------------------------------------------------- */
 
-/* Take a batch from the global pool into p (front first). */
-static g_t *pool_get(p_t *p)
+static void pool_put(g_t *head, g_t *tail, int n);
+
+/* Take up to max Gs from the global pool: the first is returned, the
+ * rest pushed on *list (a P's or a plain thread's cache). */
+static g_t *pool_get(g_t **list, int32_t *count, int max)
 {
     if (__atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) == 0)
         return NULL;
     rlock(&sched.gfree_lock);
-    g_t *first = sched.gfree;
-    if (!first) {
-        runlock(&sched.gfree_lock);
-        return NULL;
-    }
-    sched.gfree = first->schedlink;
-    sched.ngfree--;
-    for (int i = 0; p && i < GFREE_MAX / 2 - 1 && sched.gfree; i++) {
+    __atomic_store_n(&pool_gets, pool_gets + 1, __ATOMIC_RELAXED);
+    g_t *first = NULL;
+    for (int i = 0; i < max && sched.gfree; i++) {
         g_t *g = sched.gfree;
         sched.gfree = g->schedlink;
         sched.ngfree--;
-        g->schedlink = p->gfree;
-        p->gfree = g;
-        p->ngfree++;
+        if (g->stack_released) {
+            g->stack_released = false;
+            __atomic_store_n(&pool_ncold, pool_ncold - 1, __ATOMIC_RELAXED);
+        }
+        if (!first) {
+            first = g;
+            continue;
+        }
+        g->schedlink = *list;
+        *list = g;
+        ++*count;
     }
     if (!sched.gfree)
         pool_tail = NULL;
@@ -169,26 +177,132 @@ static g_t *pool_get(p_t *p)
     return first;
 }
 
-/* Put a chain of n dead Gs into the global pool. */
+/*
+ * Plain threads (main, typically) that spawn keep a small cache of Gs of
+ * their own, refilled from the pool a batch at a time, so a thread that
+ * spawns a million goroutines takes the pool lock once per batch. The
+ * cache goes back to the pool when the thread exits.
+ */
+static __thread g_t *tl_gfree;
+static __thread int32_t tl_ngfree;
+static pthread_key_t tl_key;
+static pthread_once_t tl_key_once = PTHREAD_ONCE_INIT;
+
+static void tl_release(void *unused)
+{
+    (void)unused;
+    if (!tl_gfree)
+        return;
+    g_t *tail = tl_gfree;
+    while (tail->schedlink)
+        tail = tail->schedlink;
+    pool_put(tl_gfree, tail, tl_ngfree);
+    tl_gfree = NULL;
+    tl_ngfree = 0;
+}
+
+static void tl_key_init(void)
+{
+    pthread_key_create(&tl_key, tl_release);
+}
+
+static g_t *plain_gcache_get(void)
+{
+    g_t *g = tl_gfree;
+    if (g) {
+        tl_gfree = g->schedlink;
+        tl_ngfree--;
+        return g;
+    }
+    g = pool_get(&tl_gfree, &tl_ngfree, GFREE_MAX / 2);
+    if (g) {
+        pthread_once(&tl_key_once, tl_key_init);
+        pthread_setspecific(tl_key, (void *)1);
+    }
+    return g;
+}
+
+/* Put a chain of n dead Gs at the front of the global pool. */
 static void pool_put(g_t *head, g_t *tail, int n)
 {
-    bool cold = __atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) >= POOL_HOT;
-    if (cold)
-        for (g_t *g = head; g; g = g->schedlink)
-            stack_release(g);
     rlock(&sched.gfree_lock);
-    if (cold && pool_tail) {
-        pool_tail->schedlink = head;
-        tail->schedlink = NULL;
+    tail->schedlink = sched.gfree;
+    sched.gfree = head;
+    if (!pool_tail)
         pool_tail = tail;
-    } else {
-        tail->schedlink = sched.gfree;
-        sched.gfree = head;
-        if (!pool_tail)
-            pool_tail = tail;
-    }
     sched.ngfree += n;
     runlock(&sched.gfree_lock);
+}
+
+/*
+ * Give back the stack memory of spare Gs: called by an M that is about to
+ * go idle, never on the spawn or exit path. madvise(MADV_DONTNEED) in a
+ * multi-threaded process costs a TLB shoot-down on every CPU running one
+ * of our threads, so it is done in idle time, SCAVENGE_BATCH at a time,
+ * for the Gs beyond POOL_HOT, which then go to the back of the pool.
+ * Returns true if there is more to do.
+ */
+#define SCAVENGE_BATCH 256
+#define SCAVENGE_QUIET 20000000 /* ns the pool must go unused first */
+
+
+int64_t proc_scavenge_due(void)
+{
+    int32_t hot = __atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) -
+                  __atomic_load_n(&pool_ncold, __ATOMIC_RELAXED);
+    if (hot <= POOL_HOT)
+        return 0;
+    return __atomic_load_n(&scav_seen_time, __ATOMIC_RELAXED) + SCAVENGE_QUIET;
+}
+
+bool proc_scavenge(int64_t now)
+{
+    int32_t hot = __atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) -
+                  __atomic_load_n(&pool_ncold, __ATOMIC_RELAXED);
+    if (hot <= POOL_HOT)
+        return false;
+    /* Only once the pool has gone unused for a while: a burst of spawns
+     * will want these stacks back, warm. */
+    uint64_t gets = __atomic_load_n(&pool_gets, __ATOMIC_RELAXED);
+    if (gets != __atomic_load_n(&scav_seen_gets, __ATOMIC_RELAXED) || scav_seen_time == 0) {
+        __atomic_store_n(&scav_seen_gets, gets, __ATOMIC_RELAXED);
+        __atomic_store_n(&scav_seen_time, now, __ATOMIC_RELAXED);
+        return false;
+    }
+    if (now - __atomic_load_n(&scav_seen_time, __ATOMIC_RELAXED) < SCAVENGE_QUIET)
+        return false;
+    int n = hot - POOL_HOT;
+    if (n > SCAVENGE_BATCH)
+        n = SCAVENGE_BATCH;
+    rlock(&sched.gfree_lock);
+    g_t *head = sched.gfree, *tail = NULL;
+    int got = 0;
+    while (got < n && sched.gfree && !sched.gfree->stack_released) {
+        tail = sched.gfree;
+        sched.gfree = tail->schedlink;
+        got++;
+    }
+    sched.ngfree -= got;
+    if (!sched.gfree)
+        pool_tail = NULL;
+    runlock(&sched.gfree_lock);
+    if (got == 0)
+        return false;
+    tail->schedlink = NULL;
+    for (g_t *g = head; g; g = g->schedlink) {
+        stack_release(g);
+        g->stack_released = true;
+    }
+    rlock(&sched.gfree_lock);
+    if (pool_tail)
+        pool_tail->schedlink = head;
+    else
+        sched.gfree = head;
+    pool_tail = tail;
+    sched.ngfree += got;
+    __atomic_store_n(&pool_ncold, pool_ncold + got, __ATOMIC_RELAXED);
+    runlock(&sched.gfree_lock);
+    return true;
 }
 
 void proc_gfree(m_t *m, g_t *g)
@@ -233,12 +347,14 @@ static g_t *galloc(m_t *m, size_t stack_size, int *err)
     p_t *p = m && m->curg ? m->p : NULL;
     g_t *g = NULL;
     if (stack_size == 0 || stack_size == stack_default_size) {
-        if (p && p->gfree) {
+        if (!p) {
+            g = plain_gcache_get();
+        } else if (p->gfree) {
             g = p->gfree;
             p->gfree = g->schedlink;
             p->ngfree--;
         } else {
-            g = pool_get(p);
+            g = pool_get(&p->gfree, &p->ngfree, GFREE_MAX / 2);
         }
     }
     if (!g) {
@@ -273,7 +389,7 @@ static int spawn(const go_attr *attr, go_func fn, void *arg)
         return -EINVAL;
     if (__builtin_expect(!__atomic_load_n(&rt_started, __ATOMIC_ACQUIRE), 0))
         rt_init();
-    m_t *m = sched_getm();
+    m_t *m = sched_getm_fast();
     int err = -ENOMEM;
     g_t *g = galloc(m, stack_size, &err);
     if (!g)

@@ -7,12 +7,26 @@
 #include "runtime.h"
 
 void proc_init(void);
-/* Checked state transition (fatal on an illegal one). */
-void proc_setstatus(g_t *g, enum g_status to);
+/* Checked state transition (fatal on an illegal one): the check is one
+ * table load, cheap enough to stay on in every build. */
+extern const uint8_t proc_legal[G_NSTATUS];
+__attribute__((noreturn)) void proc_badstatus(g_t *g, enum g_status to);
+static inline void proc_setstatus(g_t *g, enum g_status to)
+{
+    uint32_t from = __atomic_load_n(&g->status, __ATOMIC_RELAXED);
+    if (__builtin_expect(!(proc_legal[from] & (1u << to)), 0))
+        proc_badstatus(g, to);
+    __atomic_store_n(&g->status, to, __ATOMIC_RELAXED);
+}
 /* Run g's function and exit it; called on g's own stack. */
 __attribute__((noreturn)) void proc_run(g_t *g);
 /* Recycle a dead G (after-switch action of its exit). */
 void proc_gfree(m_t *m, g_t *g);
+/* Release the stacks of spare Gs once the pool has gone unused for a
+ * while; true if it released some. Idle Ms only. */
+bool proc_scavenge(int64_t now);
+/* When proc_scavenge() next wants to run (0: nothing to release). */
+int64_t proc_scavenge_due(void);
 /* Move a retiring P's caches to the global ones. */
 void proc_retire_p(p_t *p);
 /* Walk all goroutines (for dumps); not locked (used when dying). */

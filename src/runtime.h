@@ -95,6 +95,7 @@ struct g {
     size_t slot_size;     /* whole mapping incl. guard (for unmap) */
     uint32_t guard_kind;  /* enum stack_guard (stack.h) */
     bool custom_stack;    /* not the default size: unmapped on exit */
+    bool stack_released;  /* in the pool with its pages dropped; gfree_lock */
     int64_t waitsince;    /* nanotime() when it parked, for dumps */
     g_t *allnext, *allprev; /* all-G list; under allg_lock */
     void *fiber;          /* sanitizer fiber handle (TSan), or NULL */
@@ -171,6 +172,7 @@ struct m {
     const void *asan_bottom;
     size_t asan_size;
     uint64_t fastrand;    /* per-M random state; owner */
+    int *errno_loc;       /* this thread's errno; set at thread start */
     m_t *allnext;         /* all-M list; under sched.lock */
 };
 
@@ -206,10 +208,25 @@ struct sched {
 extern struct sched sched;
 extern p_t *allp[GO_MAXPROCS_MAX];
 
+extern __thread m_t *sched_tls_m __attribute__((tls_model("initial-exec")));
+
 /* The M of the calling thread, or NULL for a plain thread. Not inlined:
  * the thread under a goroutine can change across any switch, so the
  * compiler must never cache a TLS address across one. */
 m_t *sched_getm(void);
+/* The same, inlined, for entry points of the runtime only: valid until
+ * the caller's first switch. On x86-64 an initial-exec TLS load is a
+ * single %fs-relative instruction that is re-executed each time, so this
+ * is safe there; elsewhere the thread pointer may be cached by the
+ * compiler, so we call the out-of-line version. */
+static inline m_t *sched_getm_fast(void)
+{
+#if defined(__x86_64__)
+    return sched_tls_m;
+#else
+    return sched_getm();
+#endif
+}
 /* The running G, or NULL on a plain thread or on g0. */
 g_t *sched_getg(void);
 

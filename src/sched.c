@@ -77,32 +77,26 @@
 struct sched sched;
 p_t *allp[GO_MAXPROCS_MAX];
 
-static __thread m_t *tls_m __attribute__((tls_model("initial-exec")));
+__thread m_t *sched_tls_m __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) m_t *sched_getm(void)
 {
     __asm__ __volatile__("" ::: "memory");
-    return tls_m;
+    return sched_tls_m;
 }
 
 __attribute__((noinline)) g_t *sched_getg(void)
 {
     __asm__ __volatile__("" ::: "memory");
-    m_t *m = tls_m;
+    m_t *m = sched_tls_m;
     return m ? m->curg : NULL;
 }
 
-/* errno is thread-local and compilers treat __errno_location() as const
- * within a function, so touching it across a switch could read another
- * thread's errno. Both directions go through these non-inlined helpers. */
-__attribute__((noinline)) static int errno_get(void)
-{
-    return errno;
-}
-__attribute__((noinline)) static void errno_set(int e)
-{
-    errno = e;
-}
+/* errno is thread-local, and compilers treat __errno_location() as const
+ * within a function, so code that may resume on another thread must never
+ * reuse an errno address it computed before a switch. Each M caches its
+ * thread's errno address (m->errno_loc); the switch code saves and
+ * restores errno through the M it is running on before and after. */
 
 /* ---- sanitizer fiber annotations -------------------------------------- */
 
@@ -319,15 +313,70 @@ static g_t *runqsteal(p_t *p, p_t *victim, bool steal_next)
 
 /* ---- global run queue (under sched.lock) -------------------------------- */
 
-static void globrunq_putbatch(g_t *head, g_t *tail, int32_t n)
+/*
+ * sched.runqsize counts everything in the global queue *and* in the inject
+ * stack below, so every "is there global work?" check is one load. It is
+ * changed with atomic RMWs since inject_push() does so without the lock.
+ */
+static int32_t globrunq_len; /* Gs actually linked in the list; sched.lock */
+
+static void globrunq_link(g_t *head, g_t *tail, int32_t n)
 {
+    globrunq_len += n;
     tail->schedlink = NULL;
     if (sched.runqtail)
         sched.runqtail->schedlink = head;
     else
         sched.runqhead = head;
     sched.runqtail = tail;
-    __atomic_store_n(&sched.runqsize, sched.runqsize + n, __ATOMIC_RELEASE);
+}
+
+static void globrunq_putbatch(g_t *head, g_t *tail, int32_t n)
+{
+    globrunq_link(head, tail, n);
+    __atomic_add_fetch(&sched.runqsize, n, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The inject stack: plain threads (and Ms without a P) hand new or readied
+ * goroutines to the scheduler here with one CAS instead of taking
+ * sched.lock, so a main thread spawning a million goroutines does not
+ * fight the Ms that run them for the lock. It is a Treiber stack that is
+ * only ever emptied whole (exchange with NULL, under sched.lock), so there
+ * is no ABA problem; the drainer reverses it to keep FIFO order. The count
+ * is added after the push: a drainer may briefly hold more Gs than
+ * runqsize says, never fewer.
+ */
+static g_t *inject_head; /* atomic */
+
+static void inject_push(g_t *g)
+{
+    g_t *old = __atomic_load_n(&inject_head, __ATOMIC_RELAXED);
+    do {
+        g->schedlink = old;
+    } while (!__atomic_compare_exchange_n(&inject_head, &old, g, true, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
+    __atomic_add_fetch(&sched.runqsize, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Under sched.lock. */
+static void inject_drain(void)
+{
+    if (!__atomic_load_n(&inject_head, __ATOMIC_RELAXED))
+        return;
+    g_t *list = __atomic_exchange_n(&inject_head, NULL, __ATOMIC_ACQUIRE);
+    if (!list)
+        return;
+    g_t *rev = NULL, *tail = list;
+    int32_t n = 0;
+    while (list) {
+        g_t *nx = list->schedlink;
+        list->schedlink = rev;
+        rev = list;
+        list = nx;
+        n++;
+    }
+    globrunq_link(rev, tail, n);
 }
 
 static void globrunq_put(g_t *g)
@@ -338,7 +387,10 @@ static void globrunq_put(g_t *g)
 /* Take a fair share of the global queue into p; returns one G to run. */
 static g_t *globrunq_get(p_t *p, int32_t max)
 {
-    int32_t size = sched.runqsize;
+    inject_drain();
+    /* runqsize may run ahead of the list (a push not yet counted is fine,
+     * a count not yet pushed is not): size by what is really linked. */
+    int32_t size = globrunq_len;
     if (size == 0)
         return NULL;
     int32_t procs = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
@@ -349,7 +401,8 @@ static g_t *globrunq_get(p_t *p, int32_t max)
         n = max;
     if (n > RUNQ_SIZE / 2)
         n = RUNQ_SIZE / 2;
-    __atomic_store_n(&sched.runqsize, size - n, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&sched.runqsize, n, __ATOMIC_SEQ_CST);
+    globrunq_len -= n;
     g_t *g = sched.runqhead;
     sched.runqhead = g->schedlink;
     for (int32_t i = 1; i < n; i++) {
@@ -431,7 +484,8 @@ static int nlockedidle; /* Ms asleep waiting for their wired G; sched.lock */
 static void *mstart(void *arg)
 {
     m_t *m = arg;
-    tls_m = m;
+    sched_tls_m = m;
+    m->errno_loc = &errno;
     m->tid = (int)syscall(SYS_gettid);
     m->altstack = stack_thread_altstack();
 #ifdef GO_TSAN
@@ -603,6 +657,9 @@ static void stopm(m_t *m)
         mput(m);
         checkdead();
         int64_t until = timers_earliest();
+        int64_t scav = proc_scavenge_due();
+        if (scav != 0 && (until == 0 || scav < until))
+            until = scav;
         bool timer_duty = until != 0 && sched.timer_m == NULL;
         if (timer_duty) {
             sched.timer_m = m;
@@ -635,6 +692,8 @@ static void stopm(m_t *m)
         m->spinning = true;
         __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
         run_all_timers(nanotime());
+        for (int i = 0; i < 64 && proc_scavenge(nanotime()); i++)
+            ;
         p_t *p = NULL;
         rlock(&sched.lock);
         if (sched.runqsize > 0)
@@ -844,6 +903,9 @@ top:
             goto top;
         }
     }
+    /* Nothing to run: use the idle time to give memory back. */
+    if (proc_scavenge(nanotime()))
+        goto top;
     /* Nothing: give up the P. */
     rlock(&sched.lock);
     if (sched.runqsize > 0) {
@@ -905,8 +967,7 @@ static void schedule_loop(m_t *m)
  */
 static void schedule_from(m_t *m, g_t *cur)
 {
-    int e = errno_get();
-    cur->saved_errno = e;
+    cur->saved_errno = *m->errno_loc;
     p_t *p = m->p;
     g_t *next = NULL;
     int64_t tw = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
@@ -934,7 +995,8 @@ static void schedule_from(m_t *m, g_t *cur)
         m = switch_ctx(m, cur, NULL);
     }
     after_switch(m);
-    errno_set(cur->saved_errno);
+    /* m is the M we resumed on, maybe another thread: its errno. */
+    *m->errno_loc = cur->saved_errno;
 }
 
 /* Entry of every goroutine (see proc.c for what it runs). */
@@ -945,7 +1007,7 @@ static void g_entry(void *arg)
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
     after_switch(m);
-    errno_set(0);
+    *m->errno_loc = 0;
     proc_run(m->curg);
     RT_THROW("goroutine returned to its trampoline");
 }
@@ -996,13 +1058,10 @@ void sched_goready(g_t *g)
 {
     proc_setstatus(g, G_RUNNABLE);
     m_t *m = sched_getm();
-    if (m && m->p) {
+    if (m && m->p)
         runqput(m->p, g, true);
-    } else {
-        rlock(&sched.lock);
-        globrunq_put(g);
-        runlock(&sched.lock);
-    }
+    else
+        inject_push(g);
     sched_wakep();
 }
 
@@ -1024,14 +1083,44 @@ void sched_ready(waiter_t *w)
     futex_wake(&w->wake, 1); /* w may be stale by now: harmless */
 }
 
+/*
+ * Back-pressure for plain threads that spawn. A goroutine that spawns in a
+ * loop shares its P with what it spawns, so it cannot outrun them by much
+ * (Go's main goroutine behaves the same way). A plain thread has no P: it
+ * could queue a million goroutines faster than the Ms run them, and every
+ * one would then need a fresh stack (a page fault and a guard madvise)
+ * instead of a warm recycled one. So when the global queue is long, the
+ * spawning thread waits for it to drain a little, for at most ~50 us per
+ * spawn: pacing, never a dependency, so it cannot deadlock.
+ */
+#define PACE_HIGH 1024
+#define PACE_LOW 256
+static void pace_plain_spawner(void)
+{
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) < PACE_HIGH)
+        return;
+    int64_t deadline = 0;
+    for (int i = 0; __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > PACE_LOW; i++) {
+        if (i < 64) {
+            cpu_relax();
+            continue;
+        }
+        int64_t now = nanotime();
+        if (deadline == 0)
+            deadline = now + 50000;
+        else if (now > deadline)
+            return;
+        sched_yield();
+    }
+}
+
 void sched_newg_ready(m_t *m, g_t *g)
 {
     if (m && m->p && m->curg) {
         runqput(m->p, g, true);
     } else {
-        rlock(&sched.lock);
-        globrunq_put(g);
-        runlock(&sched.lock);
+        inject_push(g);
+        pace_plain_spawner();
     }
     if (__atomic_load_n(&sched.npidle, __ATOMIC_RELAXED))
         sched_wakep();
@@ -1039,7 +1128,7 @@ void sched_newg_ready(m_t *m, g_t *g)
 
 void sched_gosched(void)
 {
-    m_t *m = sched_getm();
+    m_t *m = sched_getm_fast();
     g_t *g = m ? m->curg : NULL;
     if (!g) {
         sched_yield();
@@ -1047,8 +1136,12 @@ void sched_gosched(void)
     }
     p_t *p = m->p;
     /* Nothing else to run anywhere we would look: keep running. */
-    if (!m->lockedg && runq_empty(p) &&
-        __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
+    if (!m->lockedg &&
+        __atomic_load_n(&p->runqtail, __ATOMIC_RELAXED) ==
+            __atomic_load_n(&p->runqhead, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&p->runnext, __ATOMIC_RELAXED) &&
+        __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0 &&
+        __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) == 0)
         return;
     proc_setstatus(g, G_RUNNABLE);
     m->after_g = g;

@@ -194,6 +194,7 @@ struct sched {
     m_t *allm;            /* under lock */
     /* Plain threads sleeping in a runtime call (deadlock detection). */
     int32_t nthreads_blocked; /* under lock */
+    int32_t nplain;       /* plain threads known to the runtime; atomic */
     /* The idle M sleeping until the earliest timer, and until when. */
     m_t *timer_m;         /* under lock */
     int64_t timer_until;  /* under lock */

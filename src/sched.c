@@ -837,6 +837,32 @@ static void retirep(m_t *m)
     sched_wakep();
 }
 
+#define IDLE_SPIN_NS 50000
+static bool idle_spin(m_t *m, p_t *p)
+{
+    int64_t deadline = 0;
+    int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 1;; i++) {
+        if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0 || !runq_empty(p))
+            return true;
+        p_t *v = allp[fastrand(m) % (uint32_t)n];
+        if (v != p && !runq_empty(v))
+            return true;
+        for (int k = 0; k < 16; k++)
+            cpu_relax();
+        if (i % 16 == 0) {
+            int64_t now = nanotime();
+            if (deadline == 0)
+                deadline = now + IDLE_SPIN_NS;
+            else if (now > deadline)
+                return false;
+            int64_t tw = timers_earliest();
+            if (tw != 0 && tw <= now)
+                return true;
+        }
+    }
+}
+
 /* Called on g0 with m->p set (or not). Returns a runnable G with m holding
  * a P; parks the M as long as there is nothing to do. */
 static g_t *findrunnable(m_t *m)
@@ -905,6 +931,12 @@ top:
     }
     /* Nothing to run: use the idle time to give memory back. */
     if (proc_scavenge(nanotime()))
+        goto top;
+    /* A spinning M polls a little longer before it parks: a producer that
+     * feeds goroutines one at a time (a plain thread spawning in a loop, a
+     * timer) would otherwise pay a futex sleep and wake-up per item, ~5 us
+     * each. Bounded, and only the few spinning Ms do it. */
+    if (m->spinning && idle_spin(m, p))
         goto top;
     /* Nothing: give up the P. */
     rlock(&sched.lock);
@@ -1025,6 +1057,7 @@ void sched_park(waiter_t *w, void (*unlock)(void *), void *arg, enum wait_reason
     g_t *g = m ? m->curg : NULL;
     if (!g) {
         /* A plain thread (or g0, which never parks). */
+        sched_register_plain();
         w->g = NULL;
         unlock(arg);
         if (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE))
@@ -1119,6 +1152,7 @@ void sched_newg_ready(m_t *m, g_t *g)
     if (m && m->p && m->curg) {
         runqput(m->p, g, true);
     } else {
+        sched_register_plain();
         inject_push(g);
         pace_plain_spawner();
     }
@@ -1358,6 +1392,39 @@ uint32_t rt_rand(void)
     return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
+/*
+ * Plain threads the runtime knows of: every thread that spawned or blocked
+ * through the runtime registers once (a TLS flag) and unregisters when it
+ * exits (a pthread key destructor). If more of them exist than are blocked,
+ * one is running and may yet wake someone, so checkdead() can say "no"
+ * without reading /proc. Only when every known thread is blocked does it
+ * count the process's threads, to catch threads it has never seen.
+ */
+static __thread bool plain_registered;
+static pthread_key_t plain_key;
+static pthread_once_t plain_key_once = PTHREAD_ONCE_INIT;
+
+static void plain_exit(void *unused)
+{
+    (void)unused;
+    __atomic_sub_fetch(&sched.nplain, 1, __ATOMIC_SEQ_CST);
+}
+
+static void plain_key_init(void)
+{
+    pthread_key_create(&plain_key, plain_exit);
+}
+
+void sched_register_plain(void)
+{
+    if (plain_registered)
+        return;
+    plain_registered = true;
+    pthread_once(&plain_key_once, plain_key_init);
+    pthread_setspecific(plain_key, (void *)1);
+    __atomic_add_fetch(&sched.nplain, 1, __ATOMIC_SEQ_CST);
+}
+
 /* Under sched.lock: report a deadlock if nothing can ever wake anyone. */
 static void checkdead(void)
 {
@@ -1365,6 +1432,8 @@ static void checkdead(void)
         return; /* some M is running, or spinning */
     if (sched.runqsize > 0)
         return;
+    if (__atomic_load_n(&sched.nplain, __ATOMIC_SEQ_CST) > sched.nthreads_blocked)
+        return; /* a plain thread we know of is running */
     int64_t ng = sched_gcount();
     if (ng == 0 && sched.nthreads_blocked == 0)
         return;

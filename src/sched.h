@@ -79,6 +79,10 @@ void sched_prepare_g(g_t *g);
 /* Create g's sanitizer fiber if the build has one. */
 void sched_fiber_init_g(g_t *g);
 
+/* Note that the calling plain thread uses the runtime (deadlock
+ * detection counts it as running until it blocks or exits). */
+void sched_register_plain(void);
+
 /* Wake an idle P if work was added and nobody is looking for it. */
 void sched_wakep(void);
 

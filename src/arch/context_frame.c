@@ -13,6 +13,7 @@
 
 #if defined(GO_CONTEXT_ASM) && defined(__x86_64__)
 _Static_assert(CTX_X86_FRAME == CTX_X86_RIP + 8, "frame ends after rip");
+_Static_assert(CTX_X86_FRAME % 16 == 0, "the saved sp stays 16-byte aligned");
 _Static_assert(CTX_X86_R15 == CTX_X86_FPCTRL + 8, "r15 follows fp control");
 _Static_assert(CTX_X86_RBP == CTX_X86_RBX + 8, "push order rbp, rbx");
 _Static_assert(CTX_X86_R12 == CTX_X86_R13 + 8, "push order r12, r13");
@@ -31,9 +32,11 @@ void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
     uint16_t fpcw = 0x037f;   /* the same for x87, 64-bit precision */
     memcpy(f + CTX_X86_FPCTRL, &mxcsr, 4);
     memcpy(f + CTX_X86_FPCTRL + 4, &fpcw, 2);
-    void *e = (void *)entry, *t = (void *)ctx_trampoline_x86_64;
-    memcpy(f + CTX_X86_R12, &e, 8);
-    memcpy(f + CTX_X86_RIP, &t, 8);
+    /* memcpy of the function pointers themselves: ISO C has no cast from
+     * a function pointer to void *. */
+    void (*t)(void) = ctx_trampoline_x86_64;
+    memcpy(f + CTX_X86_R12, &entry, sizeof entry);
+    memcpy(f + CTX_X86_RIP, &t, sizeof t);
     c->sp = f;
 }
 #endif

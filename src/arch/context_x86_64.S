@@ -15,15 +15,33 @@
     .type ctx_switch, @function
     .p2align 4
 /* void *ctx_switch(ctx_t *from, ctx_t *to, void *arg): rdi, rsi, rdx */
+/*
+ * The unwind info below stays right across the stack swap: both stacks
+ * hold the same frame layout at the same offsets from %rsp, so a debugger
+ * or profiler stopped anywhere in here finds the caller's registers.
+ */
 ctx_switch:
     .cfi_startproc
     pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbp, 0
     pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbx, 0
     pushq %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r12, 0
     pushq %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r13, 0
     pushq %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r14, 0
     pushq %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r15, 0
     subq $8, %rsp
+    .cfi_adjust_cfa_offset 8
     stmxcsr CTX_X86_FPCTRL(%rsp)
     fnstcw CTX_X86_FPCTRL+4(%rsp)
     movq %rsp, (%rdi)
@@ -31,12 +49,25 @@ ctx_switch:
     ldmxcsr CTX_X86_FPCTRL(%rsp)
     fldcw CTX_X86_FPCTRL+4(%rsp)
     addq $8, %rsp
+    .cfi_adjust_cfa_offset -8
     popq %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r15
     popq %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r14
     popq %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r13
     popq %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r12
     popq %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbx
     popq %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbp
     movq %rdx, %rax
     ret
     .cfi_endproc

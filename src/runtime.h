@@ -124,6 +124,8 @@ struct p {
     m_t *m;               /* M holding this P; owner */
     p_t *link;            /* idle list link; under sched.lock */
     uint32_t schedtick;   /* incremented per scheduled G; owner only */
+    uint32_t globcheck;   /* countdown to a global-queue check; owner only */
+    bool globfirst;       /* findrunnable: look at the global queue first; owner */
     g_t *gfree;           /* dead Gs with their stacks; owner only */
     int32_t ngfree;
     int64_t goidcache, goidcacheend; /* batch of goroutine ids; owner only */

@@ -175,6 +175,8 @@ static inline m_t *switch_ctx(m_t *m, g_t *from, g_t *to)
  * the stale read is thrown away. Slots are accessed with relaxed atomics so
  * that this benign race is not a C11 data race.
  */
+#define GLOBCHECK 61 /* see globcheck_due() */
+
 _Static_assert((RUNQ_SIZE & (RUNQ_SIZE - 1)) == 0, "RUNQ_SIZE must be a power of 2");
 
 static inline g_t *slot_load(p_t *p, uint32_t i)
@@ -884,7 +886,9 @@ top:
     g_t *g;
     if (__atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) != 0)
         run_all_timers(nanotime());
-    if (p->schedtick % 61 == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+    if ((p->globfirst || p->schedtick % GLOBCHECK == 0) &&
+        __atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+        p->globfirst = false;
         rlock(&sched.lock);
         g = globrunq_get(p, 1);
         runlock(&sched.lock);
@@ -993,13 +997,76 @@ static void schedule_loop(m_t *m)
 }
 
 /*
+ * Fairness for the global queue: every GLOBCHECK local schedules, a P
+ * looks at the global queue first (Go's 61 ticks). A countdown instead of
+ * schedtick % 61 keeps the division off the switch path.
+ */
+static inline bool globcheck_due(p_t *p)
+{
+    if (__builtin_expect(--p->globcheck != 0, 1))
+        return false;
+    p->globcheck = GLOBCHECK;
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
+        return false;
+    p->globfirst = true; /* findrunnable: global queue first */
+    return true;
+}
+
+/* The local-queue half of runqput, inlined on the switch path. */
+static inline bool runqput_tail_fast(p_t *p, g_t *g)
+{
+    uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
+    uint32_t t = p->runqtail;
+    if (__builtin_expect(t - h >= RUNQ_SIZE, 0))
+        return false;
+    slot_store(p, t, g);
+    __atomic_store_n(&p->runqtail, t + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* after_switch() with the yield case inlined. */
+static inline void after_switch_fast(m_t *m)
+{
+    if (m->after == AFTER_RUNQ_PUT && runqput_tail_fast(m->p, m->after_g)) {
+        m->after = AFTER_NONE;
+        return;
+    }
+    after_switch(m);
+}
+
+/* Switch from cur to next (or to g0 if next is NULL); cur's after-action
+ * is set. Returns when cur runs again, on whatever M, errno restored. */
+static inline void switch_from(m_t *m, g_t *cur, g_t *next)
+{
+    cur->saved_errno = *m->errno_loc;
+    if (next) {
+        set_running(m, next);
+        m = switch_ctx(m, cur, next);
+    } else {
+        m->curg = NULL;
+        m = switch_ctx(m, cur, NULL);
+    }
+    after_switch_fast(m);
+    /* m is the M we resumed on, maybe another thread: its errno. */
+    *m->errno_loc = cur->saved_errno;
+}
+
+/* A G wired to another M must be started by g0 (startlockedm): put it
+ * back in runnext, where findrunnable will find it first. */
+static void defer_locked(p_t *p, g_t *next)
+{
+    g_t *old = __atomic_exchange_n(&p->runnext, next, __ATOMIC_ACQ_REL);
+    if (old)
+        runqput(p, old, false);
+}
+
+/*
  * Switch away from the running G `cur`, whose after-action is already set
  * in m. Picks the next G from the local queue if it can, else goes to g0.
  * Returns when cur runs again (errno restored).
  */
 static void schedule_from(m_t *m, g_t *cur)
 {
-    cur->saved_errno = *m->errno_loc;
     p_t *p = m->p;
     g_t *next = NULL;
     int64_t tw = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
@@ -1009,26 +1076,14 @@ static void schedule_from(m_t *m, g_t *cur)
             timers_run(p, now);
     }
     if (!m->lockedg && p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED) &&
-        (p->schedtick % 61 != 0 || __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)) {
+        !globcheck_due(p)) {
         next = runqget(p);
         if (next && next->lockedm) {
-            /* Let g0 deal with wired goroutines: put it back at the front. */
-            g_t *old = __atomic_exchange_n(&p->runnext, next, __ATOMIC_ACQ_REL);
-            if (old)
-                runqput(p, old, false);
+            defer_locked(p, next);
             next = NULL;
         }
     }
-    if (next) {
-        set_running(m, next);
-        m = switch_ctx(m, cur, next);
-    } else {
-        m->curg = NULL;
-        m = switch_ctx(m, cur, NULL);
-    }
-    after_switch(m);
-    /* m is the M we resumed on, maybe another thread: its errno. */
-    *m->errno_loc = cur->saved_errno;
+    switch_from(m, cur, next);
 }
 
 /* Entry of every goroutine (see proc.c for what it runs). */
@@ -1169,18 +1224,31 @@ void sched_gosched(void)
         return;
     }
     p_t *p = m->p;
-    /* Nothing else to run anywhere we would look: keep running. */
-    if (!m->lockedg &&
-        __atomic_load_n(&p->runqtail, __ATOMIC_RELAXED) ==
-            __atomic_load_n(&p->runqhead, __ATOMIC_RELAXED) &&
-        !__atomic_load_n(&p->runnext, __ATOMIC_RELAXED) &&
-        __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0 &&
-        __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) == 0)
-        return;
+    /* Fast path: no timers due, not wired, P not retiring, no fairness
+     * check due: take the next local G and switch straight to it. */
+    if (__builtin_expect(!m->lockedg && !__atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) &&
+                             p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED) &&
+                             !globcheck_due(p),
+                         1)) {
+        g_t *next = runqget(p);
+        if (!next) {
+            if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
+                return; /* nothing else to run anywhere we would look */
+        } else if (!next->lockedm) {
+            proc_setstatus(g, G_RUNNABLE);
+            m->after = AFTER_RUNQ_PUT;
+            m->after_g = g;
+            switch_from(m, g, next);
+            return;
+        } else {
+            defer_locked(p, next);
+        }
+    }
     proc_setstatus(g, G_RUNNABLE);
     m->after_g = g;
     m->after = m->lockedg ? AFTER_GLOBQ_PUT : AFTER_RUNQ_PUT;
-    schedule_from(m, g);
+    m->curg = NULL;
+    switch_from(m, g, NULL);
 }
 
 void sched_goexit(void)
@@ -1234,6 +1302,7 @@ static p_t *newp(int32_t id)
     memset(p, 0, sizeof *p);
     p->id = id;
     p->status = P_DEAD;
+    p->globcheck = GLOBCHECK;
     return p;
 }
 

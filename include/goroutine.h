@@ -480,6 +480,48 @@ GO_API bool go_ctx_deadline(go_ctx *ctx, int64_t *deadline);
 /* go_ctx_free - cancel ctx (if live) and free it. NULL or background: nothing. */
 GO_API void go_ctx_free(go_ctx *ctx);
 
+/* ------------------------------------------------------------------------
+ * Blocking system calls and preemption (Go's entersyscall/exitsyscall)
+ *
+ * A goroutine about to make a call that may block its OS thread (a read of
+ * a regular file, getaddrinfo, a library's blocking call) brackets it with
+ * go_syscall_enter()/go_syscall_exit(), or wraps it in go_blocking(). The
+ * goroutine keeps its thread; if the call lasts longer than about 20 us,
+ * the runtime's monitor thread (sysmon) hands the thread's right to run
+ * goroutines to another thread, so the rest keep running. On exit the
+ * goroutine gets that right back, or queues itself until it can.
+ *
+ * Between enter and exit, call nothing in this library.
+ *
+ * Preemption: a goroutine that runs for more than 10 ms without calling
+ * the runtime is asked to yield. Blocking calls and go_yield() honour the
+ * request at once. On x86-64, the runtime also interrupts such a goroutine
+ * with a signal (SIGURG) and switches it out, but only when the interrupted
+ * instruction is in the main program's own code: never inside libc, the
+ * dynamic loader, any shared library, or this runtime. There, code must not
+ * hold a thread-local address or a pthread mutex across a point where it
+ * could be interrupted (it may resume on another thread). Set the
+ * environment variable GOROUTINE_PREEMPT=off to disable signal-based
+ * preemption; a goroutine that never calls the runtime then keeps its
+ * thread until it does.
+ * ---------------------------------------------------------------------- */
+
+/* Largest number of OS threads the runtime will create (Go's default);
+ * beyond it the program dies with "fatal error: thread exhaustion". */
+#define GO_MAX_THREADS 10000
+
+/* go_syscall_enter - the calling goroutine is about to block its thread
+ * outside the runtime. No effect from a plain thread. Never blocks. */
+GO_API void go_syscall_enter(void);
+
+/* go_syscall_exit - the blocking call has returned; may block until the
+ * goroutine can run again. No effect from a plain thread. */
+GO_API void go_syscall_exit(void);
+
+/* go_blocking - run fn(arg) between go_syscall_enter() and
+ * go_syscall_exit(). Returns what fn returns. */
+GO_API long go_blocking(long (*fn)(void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,1 @@
+/* io.c - being written (see src/netpoll.h). */

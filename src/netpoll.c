@@ -1,0 +1,1 @@
+/* netpoll.c - being written (see src/netpoll.h). */

@@ -1,0 +1,1 @@
+/* netpoll_epoll.c - being written (see src/netpoll.h). */

@@ -16,6 +16,7 @@
 #ifndef GO_RUNTIME_H
 #define GO_RUNTIME_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,7 @@ struct g {
     g_t *schedlink;       /* run queue / free list link; queue owner */
     uint32_t status;      /* enum g_status; atomic (read by dumps) */
     uint32_t waitreason;  /* enum wait_reason; set by the G before parking */
+    uint32_t preempt;     /* sysmon asks it to yield; atomic */
     int64_t id;           /* goroutine id, assigned at spawn */
     int saved_errno;      /* errno while switched out */
     int lockedcount;      /* go_lock_thread() nesting; owner only */
@@ -109,7 +111,9 @@ struct g {
 #define RUNQ_SIZE 256 /* local run queue slots, as Go */
 #define GFREE_MAX 64  /* free Gs kept per P before spilling to global */
 
-enum p_status { P_IDLE, P_RUNNING, P_DEAD };
+/* P states. P_SYSCALL: its M is in a blocking call (go_syscall_enter);
+ * sysmon may retake it with a CAS to P_IDLE and hand it to another M. */
+enum p_status { P_IDLE, P_RUNNING, P_SYSCALL, P_DEAD };
 
 struct p {
     /* Hot fields touched by stealers get their own cache lines so that the
@@ -120,7 +124,11 @@ struct p {
     g_t *runq[RUNQ_SIZE];                   /* slots; see runq_* in sched.c */
 
     _Alignas(CACHE_LINE) int32_t id;
-    uint32_t status;      /* enum p_status; under sched.lock when idle/dead */
+    uint32_t status;      /* enum p_status; atomic (CAS for P_SYSCALL) */
+    uint32_t syscalltick; /* incremented per go_syscall_enter; owner, read by sysmon */
+    /* sysmon's last look at this P (sysmon only). */
+    uint32_t sm_schedtick, sm_syscalltick;
+    int64_t sm_schedwhen, sm_syscallwhen;
     m_t *m;               /* M holding this P; owner */
     p_t *link;            /* idle list link; under sched.lock */
     uint32_t schedtick;   /* incremented per scheduled G; owner only */
@@ -175,6 +183,9 @@ struct m {
     size_t asan_size;
     uint64_t fastrand;    /* per-M random state; owner */
     int *errno_loc;       /* this thread's errno; set at thread start */
+    p_t *oldp;            /* P held before go_syscall_enter; owner */
+    uint32_t in_poll;     /* blocked in netpoll(); atomic */
+    pthread_t thread;     /* for pthread_kill (preemption) */
     m_t *allnext;         /* all-M list; under sched.lock */
 };
 
@@ -197,6 +208,7 @@ struct sched {
     /* Plain threads sleeping in a runtime call (deadlock detection). */
     int32_t nthreads_blocked; /* under lock */
     int32_t nplain;       /* plain threads known to the runtime; atomic */
+    int32_t nruntime_threads; /* threads of ours that are not Ms (sysmon); atomic */
     /* The idle M sleeping until the earliest timer, and until when. */
     m_t *timer_m;         /* under lock */
     int64_t timer_until;  /* under lock */

@@ -71,6 +71,8 @@
 #include "debug.h"
 #include "proc.h"
 #include "stack.h"
+#include "netpoll.h"
+#include "sysmon.h"
 #include "time.h"
 
 
@@ -488,6 +490,19 @@ static void *mstart(void *arg)
     m_t *m = arg;
     sched_tls_m = m;
     m->errno_loc = &errno;
+    m->thread = pthread_self();
+    /* Ms are created with every signal blocked, so the program's
+     * asynchronous signals go to its own threads; but faults must reach
+     * our overflow handler, and SIGURG our preemption handler. */
+    sigset_t allow;
+    sigemptyset(&allow);
+    sigaddset(&allow, SIGSEGV);
+    sigaddset(&allow, SIGBUS);
+    sigaddset(&allow, SIGFPE);
+    sigaddset(&allow, SIGILL);
+    sigaddset(&allow, SIGTRAP);
+    sigaddset(&allow, SIGURG);
+    pthread_sigmask(SIG_UNBLOCK, &allow, NULL);
     m->tid = (int)syscall(SYS_gettid);
     m->altstack = stack_thread_altstack();
 #ifdef GO_TSAN
@@ -532,6 +547,10 @@ static int newm(p_t *p, bool spinning)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rlock(&sched.lock);
+    if (sched.mcount >= GO_MAX_THREADS) {
+        runlock(&sched.lock);
+        debug_fatal("thread exhaustion");
+    }
     m->id = ++mnext_id;
     sched.mcount++;
     m->allnext = sched.allm;
@@ -550,6 +569,16 @@ static int newm(p_t *p, bool spinning)
         return -rc;
     }
     return 0;
+}
+
+/* Wake an idle M: its note, and the poller if it sleeps there. The M
+ * publishes in_poll before it checks its note and polls; we publish the
+ * note before we read in_poll: one of us sees the other. */
+static void wake_m(m_t *m)
+{
+    note_wakeup(&m->park);
+    if (__atomic_load_n(&m->in_poll, __ATOMIC_SEQ_CST))
+        netpoll_break();
 }
 
 /* Start an M to run p (or an idle P if p is NULL). */
@@ -574,7 +603,7 @@ static void startm(p_t *p, bool spinning)
     }
     runlock(&sched.lock);
     if (nm) {
-        note_wakeup(&nm->park);
+        wake_m(nm);
         return;
     }
     if (newm(p, spinning) != 0) {
@@ -662,6 +691,10 @@ static void stopm(m_t *m)
         int64_t scav = proc_scavenge_due();
         if (scav != 0 && (until == 0 || scav < until))
             until = scav;
+        /* With descriptors to watch, one idle M always sleeps in the
+         * poller (for at most a second between looks at the clock). */
+        if (netpoll_active() && netpoll_waiters() > 0 && (until == 0 || until > nanotime() + 1000000000))
+            until = nanotime() + 1000000000;
         bool timer_duty = until != 0 && sched.timer_m == NULL;
         if (timer_duty) {
             sched.timer_m = m;
@@ -674,7 +707,16 @@ static void stopm(m_t *m)
             if (wait < 0)
                 wait = 0;
         }
-        note_sleep(&m->park, wait);
+        if (timer_duty && netpoll_active()) {
+            /* The M on duty sleeps in the poller: I/O readiness, the next
+             * timer, or a wake_m() ends the sleep. */
+            __atomic_store_n(&m->in_poll, 1, __ATOMIC_SEQ_CST);
+            if (!__atomic_load_n(&m->park.key, __ATOMIC_SEQ_CST))
+                netpoll(until - nanotime() > 0 ? until - nanotime() : 0);
+            __atomic_store_n(&m->in_poll, 0, __ATOMIC_SEQ_CST);
+        } else {
+            note_sleep(&m->park, wait);
+        }
         note_clear(&m->park);
         rlock(&sched.lock);
         if (sched.timer_m == m)
@@ -736,7 +778,7 @@ void sched_timer_armed(int64_t when)
     }
     runlock(&sched.lock);
     if (poke)
-        note_wakeup(&poke->park);
+        wake_m(poke);
 }
 
 /* A wired M whose G blocked: give the P away and sleep until the G is
@@ -786,6 +828,7 @@ static void after_switch(m_t *m)
         rlock(&sched.lock);
         globrunq_put(g);
         runlock(&sched.lock);
+        sched_wakep(); /* a P may have gone idle since we last looked */
         break;
     case AFTER_PARK:
         m->after_unlock(m->after_arg);
@@ -903,6 +946,12 @@ top:
         runlock(&sched.lock);
         if (g)
             return g;
+    }
+    /* Ready I/O: cheap to ask, and what a network server mostly waits on. */
+    if (netpoll_active() && netpoll_waiters() > 0 && netpoll(0) > 0) {
+        if ((g = runqget(p)) != NULL)
+            return g;
+        goto top;
     }
     /* Steal, as a spinning M, if not too many Ms are spinning already. */
     int32_t procs = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
@@ -1223,6 +1272,7 @@ void sched_gosched(void)
         sched_yield();
         return;
     }
+    __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
     p_t *p = m->p;
     /* Fast path: no timers due, not wired, P not retiring, no fairness
      * check due: take the next local G and switch straight to it. */
@@ -1234,6 +1284,9 @@ void sched_gosched(void)
         if (!next) {
             if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
                 return; /* nothing else to run anywhere we would look */
+            /* Only the global queue has work: g0 must take it before it
+             * finds us again on the local queue. */
+            p->globfirst = true;
         } else if (!next->lockedm) {
             proc_setstatus(g, G_RUNNABLE);
             m->after = AFTER_RUNQ_PUT;
@@ -1289,6 +1342,105 @@ void sched_unlockosthread(void)
     if (--g->lockedcount == 0) {
         g->lockedm = NULL;
         m->lockedg = NULL;
+    }
+}
+
+/* ---- blocking system calls (Go's entersyscall / exitsyscall) ------------ */
+
+/*
+ * go_syscall_enter leaves the P attached to nobody but marked P_SYSCALL and
+ * remembered in m->oldp; the G keeps running on its M, now outside the
+ * scheduler. If the call returns quickly, go_syscall_exit takes the P back
+ * with one CAS (P_SYSCALL -> P_RUNNING). If sysmon saw the P in the same
+ * syscall on two of its ticks (>= 20 us), it won the CAS (P_SYSCALL ->
+ * P_IDLE) and handed the P to another M; the returning G then looks for an
+ * idle P, and failing that queues itself globally and parks its M.
+ */
+void go_syscall_enter(void)
+{
+    m_t *m = sched_getm_fast();
+    g_t *g = m ? m->curg : NULL;
+    if (!g || !m->p)
+        return; /* a plain thread, or nested */
+    p_t *p = m->p;
+    __atomic_store_n(&p->syscalltick, p->syscalltick + 1, __ATOMIC_RELAXED);
+    m->oldp = p;
+    m->p = NULL;
+    p->m = NULL;
+    __atomic_store_n(&p->status, P_SYSCALL, __ATOMIC_RELEASE);
+}
+
+void go_syscall_exit(void)
+{
+    m_t *m = sched_getm_fast();
+    g_t *g = m ? m->curg : NULL;
+    if (!g || !m->oldp)
+        return;
+    p_t *p = m->oldp;
+    m->oldp = NULL;
+    uint32_t st = P_SYSCALL;
+    if (__atomic_compare_exchange_n(&p->status, &st, P_RUNNING, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED)) {
+        m->p = p;
+        p->m = m;
+        return;
+    }
+    /* Retaken. Any idle P will do. */
+    rlock(&sched.lock);
+    p = pidleget();
+    runlock(&sched.lock);
+    if (p) {
+        acquirep(m, p);
+        return;
+    }
+    /* None: queue ourselves and let this M go idle. */
+    proc_setstatus(g, G_RUNNABLE);
+    m->after = AFTER_GLOBQ_PUT;
+    m->after_g = g;
+    switch_from(m, g, NULL);
+}
+
+long go_blocking(long (*fn)(void *arg), void *arg)
+{
+    go_syscall_enter();
+    long r = fn(arg);
+    go_syscall_exit();
+    return r;
+}
+
+/* sysmon: take p back from a syscall that has lasted >= one sysmon tick,
+ * if it has work or nobody else is ready to look for work. */
+bool sched_retake_syscall(p_t *p, int64_t now)
+{
+    uint32_t t = __atomic_load_n(&p->syscalltick, __ATOMIC_RELAXED);
+    if (p->sm_syscalltick != t) {
+        p->sm_syscalltick = t;
+        p->sm_syscallwhen = now;
+        return false;
+    }
+    if (runq_empty(p) &&
+        __atomic_load_n(&sched.nmspinning, __ATOMIC_RELAXED) +
+                __atomic_load_n(&sched.npidle, __ATOMIC_RELAXED) > 0 &&
+        now - p->sm_syscallwhen < 10000000)
+        return false;
+    uint32_t st = P_SYSCALL;
+    if (!__atomic_compare_exchange_n(&p->status, &st, P_IDLE, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return false;
+    handoffp(p);
+    return true;
+}
+
+/* ---- preemption requests -------------------------------------------------- */
+
+/* A cooperative preemption point: yield if sysmon asked us to. */
+void sched_preempt_check(void)
+{
+    m_t *m = sched_getm_fast();
+    g_t *g = m ? m->curg : NULL;
+    if (g && __atomic_load_n(&g->preempt, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
+        sched_gosched();
     }
 }
 
@@ -1395,6 +1547,7 @@ static void do_init(void)
      * threads never leaves goroutines with nobody to run them. */
     if (newm(NULL, false) != 0)
         RT_THROW("cannot create the first thread");
+    sysmon_start();
     __atomic_store_n(&rt_started, 1, __ATOMIC_RELEASE);
 }
 
@@ -1444,6 +1597,23 @@ __attribute__((weak)) void timers_adopt(p_t *to, p_t *from)
 {
     (void)to;
     (void)from;
+}
+
+__attribute__((weak)) bool netpoll_active(void)
+{
+    return false;
+}
+__attribute__((weak)) int32_t netpoll_waiters(void)
+{
+    return 0;
+}
+__attribute__((weak)) int netpoll(int64_t timeout_ns)
+{
+    (void)timeout_ns;
+    return 0;
+}
+__attribute__((weak)) void netpoll_break(void)
+{
 }
 
 /* ---- random numbers for any thread ---------------------------------------- */
@@ -1506,10 +1676,11 @@ static void checkdead(void)
     int64_t ng = sched_gcount();
     if (ng == 0 && sched.nthreads_blocked == 0)
         return;
-    if (sched_timers_pending())
+    if (sched_timers_pending() || netpoll_waiters() > 0)
         return;
     int nt = process_threads();
-    if (nt < 0 || nt > sched.mcount + sched.nthreads_blocked)
+    if (nt < 0 || nt > sched.mcount + sched.nthreads_blocked +
+                           __atomic_load_n(&sched.nruntime_threads, __ATOMIC_RELAXED))
         return; /* a thread we do not know of is running: it may wake us */
     runlock(&sched.lock);
     debug_fatal("all goroutines are asleep - deadlock!");

@@ -79,6 +79,11 @@ void sched_prepare_g(g_t *g);
 /* Create g's sanitizer fiber if the build has one. */
 void sched_fiber_init_g(g_t *g);
 
+/* sysmon: retake p from a long syscall (true if it did). */
+bool sched_retake_syscall(p_t *p, int64_t now);
+/* A cooperative preemption point. */
+void sched_preempt_check(void);
+
 /* Note that the calling plain thread uses the runtime (deadlock
  * detection counts it as running until it blocks or exits). */
 void sched_register_plain(void);

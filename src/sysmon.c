@@ -1,0 +1,254 @@
+/*
+ * sysmon.c - the monitor thread (Go's sysmon) and signal-based preemption.
+ *
+ * sysmon is a runtime thread that holds no P and runs no goroutine. It
+ * sleeps 20 us between looks while something happens, doubling up to
+ * 10 ms after 50 quiet looks (as Go), and on each look:
+ *
+ *   - retakes Ps from Ms stuck in a blocking call (go_syscall_enter) for
+ *     a whole tick, so the other goroutines keep running
+ *     (sched_retake_syscall);
+ *   - polls the network if nobody has for 10 ms, so I/O readiness is not
+ *     starved by Ms that are all busy;
+ *   - asks a goroutine that has run for 10 ms without a scheduling point
+ *     to yield (g->preempt), and on x86-64 interrupts its M with SIGURG.
+ *
+ * Asynchronous preemption. The SIGURG handler runs on the interrupted M.
+ * It switches nothing itself: if the interrupted instruction is at a safe
+ * point, it rewrites the signal context so that, when the handler
+ * returns, the goroutine "calls" go_preempt_trampoline (arch/
+ * preempt_x86_64.S), which saves every register including the flags and
+ * the full extended (AVX) state, yields through the ordinary scheduler,
+ * restores everything and returns to the interrupted instruction. A safe
+ * point is an instruction in the main executable's own code, outside this
+ * runtime (when linked statically our code lies between gort_text_begin and
+ * gort_text_end, see CMakeLists.txt), by a goroutine not inside go_syscall_enter/exit.
+ * Anywhere else (libc, the dynamic loader, other shared objects, the
+ * runtime) the request stays pending and sysmon signals again on its next
+ * look; the goroutine also yields at its next runtime call.
+ *
+ * x86-64 has a 128-byte red zone below the stack pointer that leaf code
+ * may use without moving the pointer, so the injected return address goes
+ * below it and the trampoline returns with `ret $128`.
+ *
+ * GOROUTINE_PREEMPT=off disables the signal (requests are still made and
+ * honoured at runtime calls). On other architectures only cooperative
+ * preemption exists for now.
+ */
+#include "sysmon.h"
+
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include "debug.h"
+#include "netpoll.h"
+#include "sched.h"
+
+#define SYSMON_MIN_NS 20000
+#define SYSMON_MAX_NS 10000000
+#define FORCE_PREEMPT_NS 10000000
+#define NETPOLL_STALE_NS 10000000
+
+static bool async_preempt;
+
+/* ---- safe points --------------------------------------------------------- */
+
+#define MAX_RANGES 8
+static uintptr_t user_lo[MAX_RANGES], user_hi[MAX_RANGES];
+static int nuser;
+
+/* Present when libgoroutine is linked statically: the build pre-links our
+ * objects between these two labels, so we can tell our code from the
+ * program's (see CMakeLists.txt). */
+extern char gort_text_begin[] __attribute__((weak));
+extern char gort_text_end[] __attribute__((weak));
+
+static int find_main(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    /* The first object reported is the main program. */
+    for (int i = 0; i < info->dlpi_phnum && nuser < MAX_RANGES; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            user_lo[nuser] = info->dlpi_addr + ph->p_vaddr;
+            user_hi[nuser] = user_lo[nuser] + ph->p_memsz;
+            nuser++;
+        }
+    }
+    return 1; /* stop after the first */
+}
+
+static bool safe_pc(uintptr_t pc)
+{
+    if (gort_text_begin && pc >= (uintptr_t)gort_text_begin &&
+        pc < (uintptr_t)gort_text_end)
+        return false;
+    for (int i = 0; i < nuser; i++)
+        if (pc >= user_lo[i] && pc < user_hi[i])
+            return true;
+    return false;
+}
+
+#if defined(__x86_64__)
+void go_preempt_trampoline(void);
+
+/* Called by the trampoline on the goroutine's own stack, all registers
+ * saved: an ordinary yield. */
+void go_preempt_yield(void) __attribute__((visibility("hidden")));
+void go_preempt_yield(void)
+{
+    sched_gosched();
+}
+
+static void on_sigurg(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    m_t *m = sched_tls_m;
+    g_t *g = m ? m->curg : NULL;
+    if (!g || !__atomic_load_n(&g->preempt, __ATOMIC_RELAXED) || m->oldp || m->lockedg)
+        return;
+    ucontext_t *uc = ucv;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (!safe_pc(pc))
+        return;
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    sp -= 128; /* the red zone */
+    sp -= 8;
+    *(uintptr_t *)sp = pc;
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)go_preempt_trampoline;
+    __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
+}
+
+uint32_t go_preempt_xsave_size __attribute__((visibility("hidden")));
+
+static bool preempt_supported(void)
+{
+    /* The trampoline needs XSAVE enabled by the OS (CPUID.1:ECX.OSXSAVE). */
+    unsigned a, b, c, d;
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27)))
+        return false;
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
+    go_preempt_xsave_size = (b + 63) & ~63u; /* for the features enabled in XCR0 */
+    return go_preempt_xsave_size >= 576 && go_preempt_xsave_size <= 16384;
+}
+#endif
+
+static void preempt_m(m_t *m)
+{
+#if defined(__x86_64__)
+    if (async_preempt)
+        pthread_kill(m->thread, SIGURG);
+#else
+    (void)m;
+#endif
+}
+
+/* ---- the monitor loop ---------------------------------------------------- */
+
+static int retake(int64_t now)
+{
+    int n = 0;
+    int32_t np = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < np; i++) {
+        p_t *p = allp[i];
+        uint32_t st = __atomic_load_n(&p->status, __ATOMIC_ACQUIRE);
+        if (st == P_SYSCALL) {
+            if (sched_retake_syscall(p, now))
+                n++;
+        } else if (st == P_RUNNING) {
+            uint32_t t = __atomic_load_n(&p->schedtick, __ATOMIC_RELAXED);
+            if (p->sm_schedtick != t) {
+                p->sm_schedtick = t;
+                p->sm_schedwhen = now;
+            } else if (now - p->sm_schedwhen >= FORCE_PREEMPT_NS) {
+                /* The same G for 10 ms: ask it to yield. Reading m and
+                 * curg races with the P moving on; a stale request only
+                 * makes some goroutine yield once. */
+                m_t *m = __atomic_load_n(&p->m, __ATOMIC_ACQUIRE);
+                g_t *g = m ? __atomic_load_n(&m->curg, __ATOMIC_ACQUIRE) : NULL;
+                if (g) {
+                    __atomic_store_n(&g->preempt, 1, __ATOMIC_RELAXED);
+                    preempt_m(m);
+                    n++;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+static void *sysmon(void *arg)
+{
+    (void)arg;
+    int64_t delay = SYSMON_MIN_NS;
+    int idle = 0;
+    for (;;) {
+        if (idle == 0)
+            delay = SYSMON_MIN_NS;
+        else if (idle > 50)
+            delay *= 2;
+        if (delay > SYSMON_MAX_NS)
+            delay = SYSMON_MAX_NS;
+        struct timespec ts = {0, (long)delay};
+        nanosleep(&ts, NULL);
+        int64_t now = nanotime();
+        bool busy = false;
+        if (netpoll_active() && netpoll_waiters() > 0 &&
+            now - __atomic_load_n(&netpoll_last_poll, __ATOMIC_RELAXED) > NETPOLL_STALE_NS) {
+            if (netpoll(0) > 0)
+                busy = true;
+        }
+        if (retake(now) > 0)
+            busy = true;
+        /* Stay quick while any P is running or in a syscall. */
+        if (busy || __atomic_load_n(&sched.npidle, __ATOMIC_RELAXED) <
+                        __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED))
+            idle = 0;
+        else
+            idle++;
+    }
+    return NULL;
+}
+
+__attribute__((weak)) int64_t netpoll_last_poll;
+
+void sysmon_start(void)
+{
+    const char *s = getenv("GOROUTINE_PREEMPT");
+    bool off = s && strcmp(s, "off") == 0;
+    dl_iterate_phdr(find_main, NULL);
+#if defined(__x86_64__)
+    async_preempt = !off && preempt_supported();
+    if (async_preempt) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_sigurg;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGURG, &sa, NULL);
+    }
+#else
+    (void)off;
+#endif
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 128 * 1024);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t th;
+    if (pthread_create(&th, &attr, sysmon, NULL) == 0)
+        __atomic_add_fetch(&sched.nruntime_threads, 1, __ATOMIC_RELAXED);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}

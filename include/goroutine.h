@@ -506,7 +506,8 @@ GO_API void go_ctx_free(go_ctx *ctx);
  * thread until it does.
  * ---------------------------------------------------------------------- */
 
-/* Largest number of OS threads the runtime will create (Go's default);
+/* Largest number of OS threads the runtime will create (Go's default; the
+ * environment variable GOROUTINE_MAX_THREADS overrides it at start-up);
  * beyond it the program dies with "fatal error: thread exhaustion". */
 #define GO_MAX_THREADS 10000
 

@@ -527,6 +527,7 @@ static void *mstart(void *arg)
 }
 
 static int64_t mnext_id;
+static int32_t max_threads = GO_MAX_THREADS; /* GOROUTINE_MAX_THREADS */
 
 /* Create an M (OS thread) that starts holding p (may be NULL). Returns 0
  * or a negative errno; on failure p is not consumed. */
@@ -547,7 +548,7 @@ static int newm(p_t *p, bool spinning)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rlock(&sched.lock);
-    if (sched.mcount >= GO_MAX_THREADS) {
+    if (sched.mcount >= max_threads) {
         runlock(&sched.lock);
         debug_fatal("thread exhaustion");
     }
@@ -1533,6 +1534,12 @@ static void do_init(void)
     }
     if (n > GO_MAXPROCS_MAX)
         n = GO_MAXPROCS_MAX;
+    const char *mt = getenv("GOROUTINE_MAX_THREADS");
+    if (mt && *mt) {
+        long v = strtol(mt, NULL, 10);
+        if (v >= 2 && v <= 1000000)
+            max_threads = (int32_t)v;
+    }
     stack_init();
     stack_install_handler();
     proc_init();

@@ -158,7 +158,7 @@ static g_t *pool_get(g_t **list, int32_t *count, int max)
     for (int i = 0; i < max && sched.gfree; i++) {
         g_t *g = sched.gfree;
         sched.gfree = g->schedlink;
-        sched.ngfree--;
+        __atomic_store_n(&sched.ngfree, sched.ngfree - 1, __ATOMIC_RELAXED);
         if (g->stack_released) {
             g->stack_released = false;
             __atomic_store_n(&pool_ncold, pool_ncold - 1, __ATOMIC_RELAXED);
@@ -230,7 +230,7 @@ static void pool_put(g_t *head, g_t *tail, int n)
     sched.gfree = head;
     if (!pool_tail)
         pool_tail = tail;
-    sched.ngfree += n;
+    __atomic_store_n(&sched.ngfree, sched.ngfree + n, __ATOMIC_RELAXED);
     runlock(&sched.gfree_lock);
 }
 
@@ -282,7 +282,7 @@ bool proc_scavenge(int64_t now)
         sched.gfree = tail->schedlink;
         got++;
     }
-    sched.ngfree -= got;
+    __atomic_store_n(&sched.ngfree, sched.ngfree - got, __ATOMIC_RELAXED);
     if (!sched.gfree)
         pool_tail = NULL;
     runlock(&sched.gfree_lock);
@@ -299,7 +299,7 @@ bool proc_scavenge(int64_t now)
     else
         sched.gfree = head;
     pool_tail = tail;
-    sched.ngfree += got;
+    __atomic_store_n(&sched.ngfree, sched.ngfree + got, __ATOMIC_RELAXED);
     __atomic_store_n(&pool_ncold, pool_ncold + got, __ATOMIC_RELAXED);
     runlock(&sched.gfree_lock);
     return true;

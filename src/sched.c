@@ -425,7 +425,7 @@ static void pidleput(p_t *p)
 {
     RT_ASSERT(runq_empty(p));
     __atomic_store_n(&p->status, P_IDLE, __ATOMIC_RELAXED);
-    p->m = NULL;
+    __atomic_store_n(&p->m, NULL, __ATOMIC_RELEASE);
     p->link = sched.pidle;
     sched.pidle = p;
     __atomic_add_fetch(&sched.npidle, 1, __ATOMIC_SEQ_CST);
@@ -467,7 +467,7 @@ static m_t *mget(void)
 static void acquirep(m_t *m, p_t *p)
 {
     m->p = p;
-    p->m = m;
+    __atomic_store_n(&p->m, m, __ATOMIC_RELEASE);
     __atomic_store_n(&p->status, P_RUNNING, __ATOMIC_RELAXED);
 }
 
@@ -475,7 +475,7 @@ static p_t *releasep(m_t *m)
 {
     p_t *p = m->p;
     m->p = NULL;
-    p->m = NULL;
+    __atomic_store_n(&p->m, NULL, __ATOMIC_RELEASE);
     return p;
 }
 
@@ -490,7 +490,7 @@ static void *mstart(void *arg)
     m_t *m = arg;
     sched_tls_m = m;
     m->errno_loc = &errno;
-    m->thread = pthread_self();
+    __atomic_store_n(&m->thread, pthread_self(), __ATOMIC_RELEASE);
     /* Ms are created with every signal blocked, so the program's
      * asynchronous signals go to its own threads; but faults must reach
      * our overflow handler, and SIGURG our preemption handler. */
@@ -644,7 +644,7 @@ static void handoffp(p_t *p)
         return;
     }
     rlock(&sched.lock);
-    if (sched.runqsize > 0) {
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0) {
         runlock(&sched.lock);
         startm(p, false);
         return;
@@ -741,7 +741,7 @@ static void stopm(m_t *m)
             ;
         p_t *p = NULL;
         rlock(&sched.lock);
-        if (sched.runqsize > 0)
+        if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0)
             p = pidleget();
         runlock(&sched.lock);
         if (p) {
@@ -842,10 +842,11 @@ static void after_switch(m_t *m)
 
 static inline void set_running(m_t *m, g_t *g)
 {
-    m->curg = g;
+    __atomic_store_n(&m->curg, g, __ATOMIC_RELEASE); /* read by sysmon */
     g->m = m;
     proc_setstatus(g, G_RUNNING);
-    m->p->schedtick++;
+    /* Owner-only, but sysmon reads it to spot a G running too long. */
+    __atomic_store_n(&m->p->schedtick, m->p->schedtick + 1, __ATOMIC_RELAXED);
 }
 
 /* Resume or start g on m from g0. Returns when g's M switches back. */
@@ -853,7 +854,7 @@ static void execute(m_t *m, g_t *g)
 {
     set_running(m, g);
     m = switch_ctx(m, NULL, g);
-    m->curg = NULL;
+    __atomic_store_n(&m->curg, NULL, __ATOMIC_RELEASE);
     after_switch(m);
 }
 
@@ -994,7 +995,7 @@ top:
         goto top;
     /* Nothing: give up the P. */
     rlock(&sched.lock);
-    if (sched.runqsize > 0) {
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0) {
         g = globrunq_get(p, 0);
         runlock(&sched.lock);
         return g;
@@ -1007,8 +1008,13 @@ top:
         /* See the design comment: having published that we stopped
          * spinning, look once more at every queue. */
         int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
-        for (int32_t i = 0; i < n; i++) {
-            if (!runq_empty(allp[i])) {
+        /* The global queue (and the inject stack, which plain threads push
+         * to, counting into runqsize) counts as "a queue" here too: a
+         * plain thread that pushed while we still counted as spinning saw
+         * nmspinning != 0 and woke nobody. */
+        bool global = __atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0;
+        for (int32_t i = 0; i < n || global; i++) {
+            if (global || !runq_empty(allp[i])) {
                 rlock(&sched.lock);
                 p_t *np = pidleget();
                 runlock(&sched.lock);
@@ -1093,7 +1099,7 @@ static inline void switch_from(m_t *m, g_t *cur, g_t *next)
         set_running(m, next);
         m = switch_ctx(m, cur, next);
     } else {
-        m->curg = NULL;
+        __atomic_store_n(&m->curg, NULL, __ATOMIC_RELEASE);
         m = switch_ctx(m, cur, NULL);
     }
     after_switch_fast(m);
@@ -1301,7 +1307,7 @@ void sched_gosched(void)
     proc_setstatus(g, G_RUNNABLE);
     m->after_g = g;
     m->after = m->lockedg ? AFTER_GLOBQ_PUT : AFTER_RUNQ_PUT;
-    m->curg = NULL;
+    __atomic_store_n(&m->curg, NULL, __ATOMIC_RELEASE);
     switch_from(m, g, NULL);
 }
 
@@ -1367,7 +1373,7 @@ void go_syscall_enter(void)
     __atomic_store_n(&p->syscalltick, p->syscalltick + 1, __ATOMIC_RELAXED);
     m->oldp = p;
     m->p = NULL;
-    p->m = NULL;
+    __atomic_store_n(&p->m, NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&p->status, P_SYSCALL, __ATOMIC_RELEASE);
 }
 
@@ -1383,7 +1389,7 @@ void go_syscall_exit(void)
     if (__atomic_compare_exchange_n(&p->status, &st, P_RUNNING, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED)) {
         m->p = p;
-        p->m = m;
+        __atomic_store_n(&p->m, m, __ATOMIC_RELEASE);
         return;
     }
     /* Retaken. Any idle P will do. */
@@ -1676,7 +1682,7 @@ static void checkdead(void)
 {
     if (sched.mcount - sched.nmidle - nlockedidle > 0)
         return; /* some M is running, or spinning */
-    if (sched.runqsize > 0)
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0)
         return;
     if (__atomic_load_n(&sched.nplain, __ATOMIC_SEQ_CST) > sched.nthreads_blocked)
         return; /* a plain thread we know of is running */

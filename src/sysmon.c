@@ -32,7 +32,10 @@
  * below it and the trampoline returns with `ret $128`.
  *
  * GOROUTINE_PREEMPT=off disables the signal (requests are still made and
- * honoured at runtime calls). On other architectures only cooperative
+ * honoured at runtime calls). So do sanitizer builds and fully static
+ * programs, where the executable itself holds code (the sanitizer runtime,
+ * libc) that must not be interrupted and that we cannot tell apart by
+ * address. On other architectures only cooperative
  * preemption exists for now.
  */
 #include "sysmon.h"
@@ -67,6 +70,17 @@ static int nuser;
  * program's (see CMakeLists.txt). */
 extern char gort_text_begin[] __attribute__((weak));
 extern char gort_text_end[] __attribute__((weak));
+
+static int nobjects;
+
+static int count_objects(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)info;
+    (void)size;
+    (void)data;
+    nobjects++;
+    return 0;
+}
 
 static int find_main(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -146,7 +160,7 @@ static void preempt_m(m_t *m)
 {
 #if defined(__x86_64__)
     if (async_preempt)
-        pthread_kill(m->thread, SIGURG);
+        pthread_kill(__atomic_load_n(&m->thread, __ATOMIC_ACQUIRE), SIGURG);
 #else
     (void)m;
 #endif
@@ -226,8 +240,19 @@ void sysmon_start(void)
     const char *s = getenv("GOROUTINE_PREEMPT");
     bool off = s && strcmp(s, "off") == 0;
     dl_iterate_phdr(find_main, NULL);
+    /* A fully static program has libc in its own code, where we must not
+     * preempt; and sanitizer runtimes live in the executable and are
+     * called from inside the runtime. In both cases we cannot tell safe
+     * code from unsafe by address, so only cooperative preemption. */
+    dl_iterate_phdr(count_objects, NULL);
+    bool static_exe = nobjects <= 2; /* the program and maybe the vDSO */
+#if defined(GO_SANITIZED)
+    bool sanitized = true;
+#else
+    bool sanitized = false;
+#endif
 #if defined(__x86_64__)
-    async_preempt = !off && preempt_supported();
+    async_preempt = !off && !static_exe && !sanitized && preempt_supported();
     if (async_preempt) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -238,6 +263,8 @@ void sysmon_start(void)
     }
 #else
     (void)off;
+    (void)static_exe;
+    (void)sanitized;
 #endif
     pthread_attr_t attr;
     pthread_attr_init(&attr);

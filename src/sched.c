@@ -1684,6 +1684,12 @@ static void checkdead(void)
         return; /* some M is running, or spinning */
     if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0)
         return;
+    /* Every P must be idle too: a P handed to an M that has not woken yet
+     * (startlockedm, startm) is not, and may hold a queue of runnable Gs
+     * while both Ms still look idle. */
+    for (int32_t i = 0; i < sched.gomaxprocs; i++)
+        if (__atomic_load_n(&allp[i]->status, __ATOMIC_ACQUIRE) != P_IDLE)
+            return;
     if (__atomic_load_n(&sched.nplain, __ATOMIC_SEQ_CST) > sched.nthreads_blocked)
         return; /* a plain thread we know of is running */
     int64_t ng = sched_gcount();

@@ -394,6 +394,7 @@ static int spawn(const go_attr *attr, go_func fn, void *arg)
     g_t *g = galloc(m, stack_size, &err);
     if (!g)
         return err;
+    stack_reuse(g);
     g->fn = fn;
     uint8_t *top = (uint8_t *)g;
     if (arg_size) {

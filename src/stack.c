@@ -194,6 +194,28 @@ void stack_release(g_t *g)
         *(uint64_t *)g->stack_lo = STACK_CANARY;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GO_STACK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GO_STACK_ASAN 1
+#endif
+#endif
+#ifdef GO_STACK_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#endif
+
+void stack_reuse(g_t *g)
+{
+#ifdef GO_STACK_ASAN
+    /* The last goroutine on this stack left ASan's redzone marks in its
+     * shadow; the new one starts with a clean stack. */
+    __asan_unpoison_memory_region(g->stack_lo, (size_t)(g->stack_hi - g->stack_lo));
+#else
+    (void)g;
+#endif
+}
+
 void stack_check_canary(g_t *g)
 {
     if (g->guard_kind == GUARD_CANARY && *(uint64_t *)g->stack_lo != STACK_CANARY)

@@ -26,6 +26,8 @@ g_t *stack_new_g(size_t size, int *err);
 void stack_free_custom(g_t *g);
 /* Drop the physical pages of a cached G's stack, keeping the descriptor. */
 void stack_release(g_t *g);
+/* Prepare a recycled G's stack for a new goroutine (sanitizer state). */
+void stack_reuse(g_t *g);
 /* The canary check for GUARD_CANARY stacks; fatal on a smashed canary. */
 void stack_check_canary(g_t *g);
 /* Install the SIGSEGV handler for overflow reports (once), and an

@@ -78,6 +78,13 @@ int main(void)
     printf("skip: asynchronous preemption is implemented on x86-64 only\n");
     return TEST_SKIP;
 #endif
+    if (TEST_SANITIZED) {
+        /* Sanitizer runtimes live in the executable, where the runtime
+         * cannot tell them from the program's code, so sanitizer builds
+         * have cooperative preemption only (src/sysmon.c). */
+        printf("skip: no asynchronous preemption in sanitizer builds\n");
+        return TEST_SKIP;
+    }
     /* Children first, before this process starts the runtime (threads do
      * not survive fork). The off-case runs with GOMAXPROCS=1, where the
      * spinners can hold every P. */

@@ -226,10 +226,12 @@ GO_API go_chan *go_chan_make(size_t elem_size, size_t cap);
 GO_API void go_chan_free(go_chan *c);
 
 /*
- * go_chan_send - send the element at elem (Go's c <- v). Blocks until a
- * receiver takes it or, for a buffered channel, until there is room. On a
- * closed channel, or if the channel is closed while blocked: Go's fatal
- * "panic: send on closed channel". NULL c blocks forever.
+ * go_chan_send - send the element at elem (Go's c <- v): elem_size bytes
+ * are copied from elem (which may be NULL only when elem_size is 0).
+ * Blocks until a receiver takes it or, for a buffered channel, until there
+ * is room. On a closed channel, or if the channel is closed while blocked:
+ * Go's fatal "panic: send on closed channel". NULL c blocks forever. Blocked
+ * senders are served in FIFO order.
  */
 GO_API void go_chan_send(go_chan *c, const void *elem);
 
@@ -237,26 +239,32 @@ GO_API void go_chan_send(go_chan *c, const void *elem);
  * go_chan_recv - receive into elem (Go's v, ok := <-c); elem may be NULL to
  * discard the value. Blocks until a value is available or the channel is
  * closed and drained. Returns true for a value, false if the channel is
- * closed and empty (elem is then zeroed). NULL c blocks forever.
+ * closed and empty (elem is then zeroed). NULL c blocks forever. Blocked
+ * receivers are served in FIFO order.
  */
 GO_API bool go_chan_recv(go_chan *c, void *elem);
 
 /* go_chan_try_send - send without blocking (Go's select with default).
- * Returns true if sent, false if it would block. Closed: fatal as send. */
+ * Returns true if sent, false if it would block (always for NULL c).
+ * Closed: fatal as send. */
 GO_API bool go_chan_try_send(go_chan *c, const void *elem);
 
 /* go_chan_try_recv - receive without blocking. Returns true if the receive
- * completed (*ok, if ok is non-NULL, says value (true) or closed (false)),
- * false if it would block (elem and *ok untouched). */
+ * completed (*ok, if ok is non-NULL, says value (true) or closed (false),
+ * elem zeroed), false if it would block, always for NULL c (elem and *ok
+ * untouched). */
 GO_API bool go_chan_try_recv(go_chan *c, void *elem, bool *ok);
 
-/* go_chan_send_timeout - go_chan_send giving up after timeout_ns.
- * Returns 0 if sent, -ETIMEDOUT if not (nothing was sent). */
+/* go_chan_send_timeout - go_chan_send giving up after timeout_ns; with
+ * timeout_ns <= 0 it tries once without blocking. Returns 0 if sent,
+ * -ETIMEDOUT if not (nothing was sent). NULL c times out. Closed: fatal
+ * as send. */
 GO_API int go_chan_send_timeout(go_chan *c, const void *elem, int64_t timeout_ns);
 
-/* go_chan_recv_timeout - go_chan_recv giving up after timeout_ns. Returns
- * 0 if the receive completed (*ok as go_chan_try_recv), -ETIMEDOUT if not
- * (elem and *ok untouched). */
+/* go_chan_recv_timeout - go_chan_recv giving up after timeout_ns; with
+ * timeout_ns <= 0 it tries once without blocking. Returns 0 if the receive
+ * completed (*ok as go_chan_try_recv), -ETIMEDOUT if not (nothing was
+ * received; elem and *ok untouched). NULL c times out. */
 GO_API int go_chan_recv_timeout(go_chan *c, void *elem, bool *ok, int64_t timeout_ns);
 
 /*
@@ -267,7 +275,8 @@ GO_API int go_chan_recv_timeout(go_chan *c, void *elem, bool *ok, int64_t timeou
  */
 GO_API void go_chan_close(go_chan *c);
 
-/* go_chan_len / go_chan_cap - elements buffered / buffer size (0 for NULL). */
+/* go_chan_len / go_chan_cap - elements buffered / buffer size (0 for NULL).
+ * len is a snapshot: other goroutines may change it at once. */
 GO_API size_t go_chan_len(go_chan *c);
 GO_API size_t go_chan_cap(go_chan *c);
 
@@ -296,8 +305,11 @@ typedef struct go_select_case {
  * Only the chosen case's elem/ok are written. Duplicate channels are
  * allowed. With n == 0 or only NULL channels it blocks forever (Go's
  * select {}). A chosen send on a closed channel panics as go_chan_send.
- * There is no limit on n. Returns -EINVAL if cases is NULL with n > 0 or
- * a case has an invalid dir.
+ * Up to 16 cases need no memory; beyond that the select allocates one
+ * block for its bookkeeping. Returns, having done nothing:
+ *   -EINVAL  cases is NULL with n > 0, n > INT_MAX, or a case has an
+ *            invalid dir (also for a case with a NULL channel).
+ *   -ENOMEM  more than 16 cases and no memory for them.
  */
 GO_API int go_select(go_select_case *cases, size_t n);
 
@@ -306,7 +318,9 @@ GO_API int go_select(go_select_case *cases, size_t n);
 GO_API int go_select_try(go_select_case *cases, size_t n);
 
 /* go_select_timeout - as go_select, but returns -ETIMEDOUT if no case
- * became ready within timeout_ns. */
+ * became ready within timeout_ns (at once if timeout_ns <= 0: then it is
+ * go_select_try with -ETIMEDOUT for -1). With only NULL channels it just
+ * waits for the timeout. */
 GO_API int go_select_timeout(go_select_case *cases, size_t n, int64_t timeout_ns);
 
 /* ------------------------------------------------------------------------
@@ -415,7 +429,8 @@ typedef struct go_timer go_timer;
  * now (Go's time.NewTimer). NULL with errno ENOMEM on failure. */
 GO_API go_timer *go_timer_new(int64_t ns);
 /* go_timer_func - a timer that runs fn(arg) in its own goroutine, ns from
- * now (Go's time.AfterFunc); it has no channel. */
+ * now (Go's time.AfterFunc); it has no channel. NULL with errno EINVAL (fn
+ * NULL) or ENOMEM. */
 GO_API go_timer *go_timer_func(int64_t ns, go_func fn, void *arg);
 /* go_timer_chan - the timer's channel (NULL for a go_timer_func timer). */
 GO_API go_chan *go_timer_chan(go_timer *t);
@@ -451,7 +466,13 @@ GO_API void go_ticker_free(go_ticker *t);
  * A context is cancelled explicitly, by its deadline, or when its parent
  * is; cancellation propagates to every descendant. Each derived context is
  * owned by its creator, who frees it with go_ctx_free() (which cancels it
- * first). Free children before their parent.
+ * first). Free children before their parent. Freeing a parent that still
+ * has children is tolerated (they are cancelled and detached, and are
+ * freed later as usual), but not while one of them is being freed on
+ * another thread. go_ctx_cancel() may be called from any thread, any
+ * number of times, until go_ctx_free() of the same context starts. None
+ * of these functions blocks; go_ctx_free() may wait briefly for a deadline
+ * timer or a parent's cancellation that is running on another thread.
  * ---------------------------------------------------------------------- */
 
 typedef struct go_ctx go_ctx;
@@ -479,6 +500,250 @@ GO_API int go_ctx_err(go_ctx *ctx);
 GO_API bool go_ctx_deadline(go_ctx *ctx, int64_t *deadline);
 /* go_ctx_free - cancel ctx (if live) and free it. NULL or background: nothing. */
 GO_API void go_ctx_free(go_ctx *ctx);
+
+/* ------------------------------------------------------------------------
+ * Network and I/O (Go's net and internal/poll, on the netpoller)
+ *
+ * Reads, writes, accepts and connects that would block park the calling
+ * goroutine (or put the calling plain thread to sleep) until the runtime's
+ * poller (epoll) reports the descriptor ready; the OS thread meanwhile
+ * runs other goroutines. Errors are returned as negative errno values,
+ * never through errno.
+ *
+ * Which descriptors. Any descriptor works:
+ *  - Sockets (whether or not O_NONBLOCK is set) are read and written with
+ *    recv/send and MSG_DONTWAIT, so their flags are never changed; sends
+ *    use MSG_NOSIGNAL: a reset peer gives -EPIPE or -ECONNRESET, never
+ *    SIGPIPE.
+ *  - Pipes, FIFOs, terminals and other pollable descriptors: if O_NONBLOCK
+ *    is set they are used directly; if not, the call first waits until
+ *    poll(2) says the descriptor is ready, then makes the (blocking)
+ *    system call in syscall mode (go_syscall_enter), writing at most
+ *    PIPE_BUF bytes per call. The flag is never changed, since a parent
+ *    process may share the descriptor. Caveat: if another reader (or
+ *    process) takes the data between the readiness check and the read, the
+ *    read blocks its thread until more data comes; other goroutines keep
+ *    running, but deadlines and go_close() cannot interrupt it. Writes to a
+ *    pipe with no reader raise SIGPIPE, as write(2) does.
+ *  - Regular files, directories, block devices and descriptors epoll
+ *    refuses (/dev/null): the plain system call in syscall mode.
+ * Descriptors made by go_listen(), go_dial() and go_accept() are
+ * non-blocking and close-on-exec. The runtime remembers, per descriptor
+ * number, its kind, deadlines and poller registration: close descriptors
+ * used with these functions with go_close(), not close(). (A number closed
+ * with close() and reused still works, but it keeps the deadlines set on
+ * it.)
+ *
+ * Deadlines are absolute times on the go_now() clock, as Go's
+ * SetDeadline: once a descriptor's read (write) deadline has passed, every
+ * read (write) on it, waiting or not, returns -ETIMEDOUT until the deadline
+ * is moved or cleared; the connection itself is unaffected. The *_timeout
+ * calls take a per-call duration instead; both apply when both are set.
+ * ---------------------------------------------------------------------- */
+
+#ifdef __cplusplus
+}
+#endif
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Events for go_fd_wait(). */
+#define GO_POLL_IN 1
+#define GO_POLL_OUT 2
+
+/*
+ * go_read - read up to n bytes from fd into buf (Go's conn.Read). Blocks
+ * until at least one byte is available, end of file, an error, or the
+ * descriptor's read deadline. n == 0 returns 0 at once.
+ *
+ * Returns the number of bytes read (> 0), 0 at end of file (the peer shut
+ * down or closed its side), or:
+ *   -ETIMEDOUT   the read deadline (go_set_read_deadline) has passed.
+ *   -EBADF       fd is not open, or go_close() was called on it (also
+ *                while this call waited).
+ *   -ECONNRESET  the peer reset the connection; other errors of recv(2)
+ *                or read(2) likewise (-ENOTCONN, -EIO, -EISDIR, ...).
+ *   -ENOMEM      no memory for the poller's bookkeeping.
+ */
+GO_API ssize_t go_read(int fd, void *buf, size_t n);
+
+/* go_read_timeout - go_read giving up after timeout_ns (<= 0: only if data
+ * is available right now) with -ETIMEDOUT; nothing has been read then.
+ * The descriptor's own read deadline applies too. */
+GO_API ssize_t go_read_timeout(int fd, void *buf, size_t n, int64_t timeout_ns);
+
+/*
+ * go_readv - go_read into iovcnt buffers (readv(2)). Returns as go_read;
+ * also -EINVAL if iovcnt is negative or above IOV_MAX (1024), or the
+ * lengths add up to more than SSIZE_MAX.
+ */
+GO_API ssize_t go_readv(int fd, const struct iovec *iov, int iovcnt);
+
+/*
+ * go_write - write all n bytes of buf to fd (Go's conn.Write), in as many
+ * system calls as it takes. Blocks while the descriptor cannot take more.
+ *
+ * Returns n, or an error. An error can come after part of the data was
+ * written; how much is then not reported (in Go, too, a failed Write
+ * usually leaves a stream fit only for closing; a caller that must resume
+ * after a deadline can write in pieces it keeps track of):
+ *   -ETIMEDOUT   the write deadline has passed.
+ *   -EBADF       fd is not open, or go_close() was called on it (also
+ *                while this call waited).
+ *   -EPIPE       the connection is closed for writing (the peer closed or
+ *                reset it, or shutdown(SHUT_WR) was called); sockets get no
+ *                SIGPIPE.
+ *   -ECONNRESET  the peer reset the connection; other errors of send(2) /
+ *                write(2) likewise (-ENOSPC, -EIO, ...).
+ *   -EINVAL      n > SSIZE_MAX.
+ *   -ENOMEM      as go_read.
+ * n == 0 returns 0 at once.
+ */
+GO_API ssize_t go_write(int fd, const void *buf, size_t n);
+
+/* go_write_timeout - go_write giving up after timeout_ns with -ETIMEDOUT
+ * (some of the data may have been written, as for any go_write error). */
+GO_API ssize_t go_write_timeout(int fd, const void *buf, size_t n, int64_t timeout_ns);
+
+/* go_writev - go_write of iovcnt buffers, all of them (writev(2)). Returns
+ * their total length or an error, as go_write; also -EINVAL for iovcnt as
+ * go_readv. The iov array is not modified. */
+GO_API ssize_t go_writev(int fd, const struct iovec *iov, int iovcnt);
+
+/*
+ * go_accept - accept a connection on the listening socket fd (Go's
+ * Listener.Accept). Blocks until a connection arrives, the read deadline
+ * of fd passes, or fd is closed. The new descriptor is non-blocking,
+ * close-on-exec, registered with the poller and, for TCP, has TCP_NODELAY
+ * set (as Go). addr/addrlen may be NULL; otherwise as accept(2): *addrlen
+ * is the size of addr on entry and the peer address's length on return.
+ * Connections that failed while queued (-ECONNABORTED and the like) are
+ * skipped, not reported.
+ *
+ * Returns the new descriptor, or:
+ *   -EMFILE / -ENFILE  out of descriptors. The connection stays queued; a
+ *                server loop should sleep and retry (Go's HTTP server
+ *                sleeps 5 ms, doubling up to 1 s) rather than spin.
+ *   -ENOBUFS / -ENOMEM out of memory.
+ *   -ETIMEDOUT   the read deadline of fd has passed.
+ *   -EBADF       fd is not open, or was closed by go_close().
+ *   -EINVAL      fd is not listening; -ENOTSOCK, -EOPNOTSUPP as accept(2).
+ */
+GO_API int go_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/*
+ * go_connect - connect the socket fd to addr (connect(2)). Blocks until
+ * the connection is established or fails, or the write deadline of fd
+ * passes. On a socket without O_NONBLOCK the connect(2) itself blocks its
+ * thread in syscall mode (other goroutines keep running; deadlines do not
+ * apply).
+ *
+ * Returns 0, or:
+ *   -ECONNREFUSED, -ENETUNREACH, -EHOSTUNREACH, -EADDRNOTAVAIL ... as
+ *                connect(2).
+ *   -ETIMEDOUT   the write deadline passed, or the kernel gave up.
+ *   -EAGAIN      (unix sockets) the listener's queue is full.
+ *   -EBADF, -ENOTSOCK, -ENOMEM.
+ */
+GO_API int go_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/*
+ * go_listen - a listening socket (Go's net.Listen). network is "tcp",
+ * "tcp4", "tcp6" or "unix". For TCP, address is "host:port", "[ipv6]:port"
+ * or ":port"; an empty host listens on every address (for "tcp": IPv6
+ * and IPv4 on one socket if the system has IPv6, else IPv4 only); a host
+ * name is resolved (without holding up other goroutines) and the first
+ * IPv4 address is preferred, as Go does; port 0 picks a free port (ask
+ * getsockname(2) which). SO_REUSEADDR is set. For "unix", address is a
+ * file system path, or "@name" for the Linux abstract namespace; the
+ * caller removes the file when done. backlog <= 0 means the system's
+ * maximum (net.core.somaxconn). Blocks only while resolving a name.
+ *
+ * Returns a non-blocking, close-on-exec descriptor (close it with
+ * go_close()), or:
+ *   -EINVAL           network or address NULL, or address malformed (no
+ *                     port, too many colons, bad port number).
+ *   -EPROTONOSUPPORT  network is not one of the four.
+ *   -EADDRNOTAVAIL    the host name does not resolve (or not to an address
+ *                     of the network's family), or is not local.
+ *   -EAGAIN           temporary failure resolving the name.
+ *   -EADDRINUSE, -EACCES, -ENAMETOOLONG (unix path over 107 bytes),
+ *   -EMFILE, -ENFILE, -ENOMEM, -EAFNOSUPPORT ... as socket/bind/listen(2).
+ */
+GO_API int go_listen(const char *network, const char *address, int backlog);
+
+/*
+ * go_dial - connect to address on network (Go's net.Dial): networks and
+ * address forms as go_listen; an empty host means the local system. A host
+ * name is resolved without holding up other goroutines, and its addresses
+ * are tried in order until one connects. TCP connections get TCP_NODELAY.
+ * Blocks until connected or failed.
+ *
+ * Returns a non-blocking, close-on-exec connected descriptor (close it
+ * with go_close()), or the error of the first address that failed
+ * (-ECONNREFUSED, -ENETUNREACH, -ETIMEDOUT, -ENOENT for a missing unix
+ * socket, ...) or the errors of go_listen about network and address.
+ */
+GO_API int go_dial(const char *network, const char *address);
+
+/* go_dial_timeout - go_dial giving up after timeout_ns with -ETIMEDOUT
+ * (the time spent resolving a name counts, but resolution itself is not
+ * interrupted). */
+GO_API int go_dial_timeout(const char *network, const char *address, int64_t timeout_ns);
+
+/*
+ * go_close - close fd (Go's conn.Close). Every goroutine or thread waiting
+ * on fd in these functions wakes up with -EBADF, calls that start later get
+ * -EBADF, and the descriptor is closed once the calls in progress have
+ * returned, so the number cannot be reused under a running call. Blocks
+ * only for that (calls inside a blocking system call, see above, are
+ * waited for). Works on any descriptor, including ones never used with
+ * this library.
+ *
+ * Returns 0, or -EBADF (fd not open, or being closed by another
+ * go_close()), or -EIO and others of close(2). As on Linux close(2), the
+ * descriptor is closed even when an error is returned. As with close(2),
+ * closing a number again after go_close() has returned is a bug: by then
+ * the number may belong to another file.
+ */
+GO_API int go_close(int fd);
+
+/*
+ * go_set_deadline / go_set_read_deadline / go_set_write_deadline - set
+ * when reads, writes, or both on fd start failing with -ETIMEDOUT (Go's
+ * SetDeadline): `deadline` is an absolute go_now() time, 0 clears it. A
+ * deadline already in the past makes waiting calls return -ETIMEDOUT at
+ * once. The read deadline also limits go_accept() and waits for
+ * GO_POLL_IN, the write deadline go_connect() and waits for GO_POLL_OUT.
+ * Never blocks (except briefly for a deadline timer that is firing).
+ * Returns 0, or -EBADF (fd negative, or being closed) or -ENOMEM.
+ */
+GO_API int go_set_deadline(int fd, int64_t deadline);
+GO_API int go_set_read_deadline(int fd, int64_t deadline);
+GO_API int go_set_write_deadline(int fd, int64_t deadline);
+
+/*
+ * go_fd_wait - wait until fd is ready for any of `events` (GO_POLL_IN,
+ * GO_POLL_OUT, or both), for descriptors the caller reads and writes
+ * itself (a library's socket, an inotify descriptor). Level-triggered, as
+ * poll(2): returns at once if the descriptor is ready now. End of file,
+ * hang-up and errors count as ready. Blocks for at most timeout_ns (<= 0:
+ * only checks; INT64_MAX: no limit), and is also ended by the deadlines of
+ * fd and by go_close(). Descriptors that cannot be polled (regular files)
+ * are always ready.
+ *
+ * Returns the ready subset of events (> 0), or:
+ *   -ETIMEDOUT  timeout_ns, or the deadline of a waited-for direction,
+ *               passed.
+ *   -EBADF      fd is not open, or was closed by go_close().
+ *   -EINVAL     events is 0 or has other bits.
+ *   -ENOMEM.
+ */
+GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
 
 /* ------------------------------------------------------------------------
  * Blocking system calls and preemption (Go's entersyscall/exitsyscall)

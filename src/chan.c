@@ -1,1 +1,439 @@
-/* chan.c - being written (see the chan section of include/goroutine.h). */
+/*
+ * chan.c - channels (Go's runtime/chan.go): make, send, receive, close,
+ * their non-blocking and timed forms, len and cap. select lives in
+ * select.c and shares the struct and helpers declared in chan.h.
+ *
+ * The model is Go's. A channel is a lock, a ring buffer of cap elements
+ * and two FIFO wait queues, one of blocked senders and one of blocked
+ * receivers. A waiter (sched.h) stands for one blocked goroutine or
+ * thread; it lives on the blocked caller's own stack and carries `elem`,
+ * the address of the value to send or of where to put the value received.
+ *
+ *   send:  a receiver is queued -> copy straight into its elem, wake it;
+ *          else room in the buffer -> append;
+ *          else queue ourselves and park until a receiver takes the value.
+ *   recv:  a sender is queued -> take its value (unbuffered) or, the
+ *          buffer being full, take the head and move the sender's value
+ *          into the tail (the slot just freed); wake it;
+ *          else something buffered -> take the head;
+ *          else closed -> zero value, "closed";
+ *          else queue ourselves and park until a sender hands us a value.
+ *   close: mark closed, then wake every queued receiver (zeroing its elem,
+ *          "closed") and every queued sender (which then panics with
+ *          "send on closed channel", as in Go).
+ *
+ * So a value never travels through the buffer when a partner is already
+ * waiting, and the party that completes an operation copies the value
+ * itself, under the lock, before it wakes the other. The woken side finds
+ * its operation done and only reads its own waiter (w.success says
+ * "value" or "closed").
+ *
+ * Lifetime: the party that completes a blocked operation releases the
+ * channel lock *before* it readies the waiter, and touches neither the
+ * channel after the unlock nor the waiter after sched_ready(); the woken
+ * side never touches the channel again. That is what lets the goroutine
+ * that completed the last receive free the channel while the sender is
+ * still returning from its send (DESIGN.md, "Lifetimes"). runlock() may
+ * issue a futex wake on the lock word after another thread took and
+ * released the lock; lock.h documents that a wake on stale memory is
+ * harmless. go_chan_free() of a channel that still has waiters is fatal;
+ * any other use after free is undefined, and caught by the ASan build (we
+ * add no poisoning of our own: it would cost every operation a check).
+ *
+ * Locking: c->lock protects every mutable field and the waiters queued on
+ * c. It is taken before any other runtime lock (lock.h's table); select
+ * takes several channel locks, always in address order. The waiter of a
+ * goroutine is readied only after the lock is dropped, so that the woken
+ * goroutine does not immediately contend for it.
+ *
+ * Lock-free fast paths, as Go's: a non-blocking send that sees the
+ * channel open and full, or a non-blocking receive that sees it empty and
+ * open, fails without the lock. Each is a pair of single-word loads
+ * (closed, and qcount or a queue head) in an order that makes the answer
+ * true at some instant between them: a channel never reopens, so "open"
+ * read after "full" means it was open when it was full; for the receive,
+ * "empty, then open" means empty while open, and "empty, then closed,
+ * then empty again" means closed and drained (closing and draining happen
+ * in separate critical sections, and the loads are acquire loads of
+ * values stored under the lock).
+ *
+ * Select waiters and timeouts (details in select.c): a blocked select
+ * queues one waiter per case, all pointing at one select_state; a timed
+ * send or receive is a one-case select. Whoever wants to complete such a
+ * waiter must first claim the select with a CAS on st->done; the losers
+ * stay queued until the select wakes, relocks its channels and removes
+ * them, and anyone who dequeues a claimed waiter just drops it
+ * (chan_dequeue). A timeout claims the select with the same CAS, holding
+ * no channel lock.
+ *
+ * Rejected:
+ *  - A timeout callback that locks the channel and dequeues the waiter.
+ *    The callback can run after the partner that completed the operation
+ *    has already let the channel be freed (the waiter's timer_stop() waits
+ *    for the callback, but by then it may be spinning on freed memory);
+ *    and a callback that takes a channel lock deadlocks if it runs on the
+ *    M of a goroutine that is parking under that very lock (timers_run()
+ *    now refuses to run there; this design does not depend on it).
+ *    Claiming with a CAS touches only the waiter's own stack, which
+ *    outlives the callback.
+ *  - Readying the partner while holding the lock (simpler): the woken
+ *    goroutine, often run at once on another P, would spin on our lock.
+ *  - A separate allocation for the buffer: one allocation keeps the header
+ *    and the first slots together and makes make/free cheaper.
+ *  - Allocating waiters (Go's sudog cache): C stacks do not move, so the
+ *    waiter lives in the blocked call's frame and a blocking operation
+ *    allocates nothing.
+ */
+#include "chan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "debug.h"
+
+/* Largest buffer, in bytes (goroutine.h: "exceeds 2^40 bytes"). */
+#define CHAN_BUF_MAX ((size_t)1 << 40)
+
+/* The lock is released by the scheduler once the parking goroutine's
+ * context is saved (sched_park). */
+static void unlock_chan(void *arg)
+{
+    runlock(&((go_chan *)arg)->lock);
+}
+
+static void unlock_nothing(void *arg)
+{
+    (void)arg;
+}
+
+/* Send or receive on a nil channel: block forever. Nobody can find this
+ * waiter, so only the deadlock detector will ever speak of us again. */
+__attribute__((noreturn)) static void block_forever(enum wait_reason reason)
+{
+    waiter_t w = {0};
+    w.g = sched_getg();
+    sched_park(&w, unlock_nothing, NULL, reason);
+    RT_THROW("nil channel operation woke up");
+}
+
+/* Would a send block right now (lock-free hint; see the top comment)? */
+static inline bool full_hint(go_chan *c)
+{
+    if (c->cap == 0)
+        return __atomic_load_n(&c->recvq.head, __ATOMIC_ACQUIRE) == NULL;
+    return __atomic_load_n(&c->qcount, __ATOMIC_ACQUIRE) == c->cap;
+}
+
+/* Would a receive block right now (lock-free hint)? */
+static inline bool empty_hint(go_chan *c)
+{
+    if (c->cap == 0)
+        return __atomic_load_n(&c->sendq.head, __ATOMIC_ACQUIRE) == NULL;
+    return __atomic_load_n(&c->qcount, __ATOMIC_ACQUIRE) == 0;
+}
+
+static inline void zero_elem(go_chan *c, void *elem)
+{
+    if (elem && c->elemsize)
+        memset(elem, 0, c->elemsize);
+}
+
+/* ---- make / free --------------------------------------------------------- */
+
+go_chan *chan_make_internal(size_t elem_size, size_t cap)
+{
+    if (elem_size > GO_CHAN_ELEM_MAX)
+        return NULL;
+    if (elem_size != 0 && cap > CHAN_BUF_MAX / elem_size)
+        return NULL;
+    size_t bytes = sizeof(go_chan) + elem_size * cap;
+    void *mem;
+    /* Cache-line aligned, so that the hot header is one line. */
+    if (posix_memalign(&mem, CACHE_LINE, bytes) != 0)
+        return NULL;
+    go_chan *c = mem;
+    memset(c, 0, sizeof *c); /* the buffer is written before it is read */
+    c->elemsize = (uint32_t)elem_size;
+    c->cap = cap;
+    return c;
+}
+
+go_chan *go_chan_make(size_t elem_size, size_t cap)
+{
+    if (elem_size > GO_CHAN_ELEM_MAX || (elem_size != 0 && cap > CHAN_BUF_MAX / elem_size)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    go_chan *c = chan_make_internal(elem_size, cap);
+    if (!c)
+        errno = ENOMEM;
+    return c;
+}
+
+void chan_set_free_hook(go_chan *c, void (*hook)(go_chan *c, void *arg), void *arg)
+{
+    c->free_hook = hook;
+    c->free_hook_arg = arg;
+}
+
+void go_chan_free(go_chan *c)
+{
+    if (!c)
+        return;
+    if (c->free_hook)
+        c->free_hook(c, c->free_hook_arg);
+    /* Taking the lock orders our check after the last operation's unlock
+     * (the one that released whoever told us we may free). */
+    rlock(&c->lock);
+    bool busy = c->recvq.head != NULL || c->sendq.head != NULL;
+    runlock(&c->lock);
+    if (busy)
+        debug_fatal("free of channel with blocked goroutines");
+    free(c);
+}
+
+/* ---- send ------------------------------------------------------------------ */
+
+/*
+ * The one send. block false: return false instead of blocking. quiet: a
+ * closed channel returns false instead of panicking (timer callbacks).
+ * Returns true once the value is delivered or buffered.
+ */
+static bool chan_send(go_chan *c, const void *elem, bool block, bool quiet)
+{
+    if (!c) {
+        if (!block)
+            return false;
+        block_forever(WAIT_CHAN_SEND_NIL);
+    }
+    if (!block && !__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE) && full_hint(c))
+        return false;
+
+    rlock(&c->lock);
+    if (c->closed) {
+        runlock(&c->lock);
+        if (quiet)
+            return false;
+        debug_panic("send on closed channel");
+    }
+    waiter_t *r = chan_dequeue(&c->recvq);
+    if (r) {
+        /* A receiver is parked, so the buffer is empty: hand the value
+         * over directly. */
+        if (r->elem)
+            chan_copy(r->elem, elem, c->elemsize);
+        waiter_t *pw = chan_complete(c, r, true);
+        runlock(&c->lock);
+        sched_ready(pw);
+        return true;
+    }
+    if (c->qcount < c->cap) {
+        chan_buf_put(c, elem);
+        runlock(&c->lock);
+        return true;
+    }
+    if (!block) {
+        runlock(&c->lock);
+        return false;
+    }
+
+    waiter_t w = {0};
+    w.g = sched_getg();
+    w.elem = (void *)elem;
+    w.c = c;
+    chan_wq_push(&c->sendq, &w);
+    sched_park(&w, unlock_chan, c, WAIT_CHAN_SEND);
+    /* A receiver took the value (success) or close woke us. Either way c
+     * may already be gone: do not touch it. */
+    if (!w.success)
+        debug_panic("send on closed channel");
+    return true;
+}
+
+void go_chan_send(go_chan *c, const void *elem)
+{
+    chan_send(c, elem, true, false);
+}
+
+bool go_chan_try_send(go_chan *c, const void *elem)
+{
+    return chan_send(c, elem, false, false);
+}
+
+bool chan_try_send_internal(go_chan *c, const void *elem)
+{
+    return chan_send(c, elem, false, true);
+}
+
+int go_chan_send_timeout(go_chan *c, const void *elem, int64_t timeout_ns)
+{
+    if (timeout_ns <= 0)
+        return chan_send(c, elem, false, false) ? 0 : -ETIMEDOUT;
+    go_select_case sc = GO_SEND(c, elem);
+    int r = select_run(&sc, 1, true, timeout_ns);
+    return r < 0 ? r : 0;
+}
+
+/* ---- receive --------------------------------------------------------------- */
+
+enum recv_result { RECV_WOULD_BLOCK, RECV_VALUE, RECV_CLOSED };
+
+static enum recv_result chan_recv(go_chan *c, void *elem, bool block)
+{
+    if (!c) {
+        if (!block)
+            return RECV_WOULD_BLOCK;
+        block_forever(WAIT_CHAN_RECV_NIL);
+    }
+    if (!block && empty_hint(c)) {
+        if (!__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE))
+            return RECV_WOULD_BLOCK;
+        /* Closed for good; whatever was sent before the close is still
+         * visible now. */
+        if (empty_hint(c)) {
+            zero_elem(c, elem);
+            return RECV_CLOSED;
+        }
+    }
+
+    rlock(&c->lock);
+    if (c->closed) {
+        if (c->qcount == 0) {
+            runlock(&c->lock);
+            zero_elem(c, elem);
+            return RECV_CLOSED;
+        }
+        /* Closed but not drained: fall through to the buffer. (Close
+         * emptied sendq, and no sender queues on a closed channel.) */
+    } else {
+        waiter_t *s = chan_dequeue(&c->sendq);
+        if (s) {
+            chan_recv_from(c, s, elem);
+            waiter_t *pw = chan_complete(c, s, true);
+            runlock(&c->lock);
+            sched_ready(pw);
+            return RECV_VALUE;
+        }
+    }
+    if (c->qcount > 0) {
+        chan_buf_get(c, elem);
+        runlock(&c->lock);
+        return RECV_VALUE;
+    }
+    if (!block) {
+        runlock(&c->lock);
+        return RECV_WOULD_BLOCK;
+    }
+
+    waiter_t w = {0};
+    w.g = sched_getg();
+    w.elem = elem;
+    w.c = c;
+    chan_wq_push(&c->recvq, &w);
+    sched_park(&w, unlock_chan, c, WAIT_CHAN_RECV);
+    /* The sender or closer wrote our elem (or zeroed it) before waking
+     * us. Do not touch c. */
+    return w.success ? RECV_VALUE : RECV_CLOSED;
+}
+
+bool go_chan_recv(go_chan *c, void *elem)
+{
+    return chan_recv(c, elem, true) == RECV_VALUE;
+}
+
+bool go_chan_try_recv(go_chan *c, void *elem, bool *ok)
+{
+    enum recv_result r = chan_recv(c, elem, false);
+    if (r == RECV_WOULD_BLOCK)
+        return false;
+    if (ok)
+        *ok = r == RECV_VALUE;
+    return true;
+}
+
+int go_chan_recv_timeout(go_chan *c, void *elem, bool *ok, int64_t timeout_ns)
+{
+    if (timeout_ns <= 0)
+        return go_chan_try_recv(c, elem, ok) ? 0 : -ETIMEDOUT;
+    go_select_case sc = GO_RECV(c, elem, ok);
+    int r = select_run(&sc, 1, true, timeout_ns);
+    return r < 0 ? r : 0;
+}
+
+/* ---- close, len, cap ------------------------------------------------------- */
+
+void go_chan_close(go_chan *c)
+{
+    if (!c)
+        debug_panic("close of nil channel");
+    rlock(&c->lock);
+    if (c->closed) {
+        runlock(&c->lock);
+        debug_panic("close of closed channel");
+    }
+    __atomic_store_n(&c->closed, 1, __ATOMIC_RELEASE);
+
+    /* Collect everyone to wake, in FIFO order, receivers first, linked
+     * through the waiter each sleeps on (chan_complete's result): that
+     * waiter is on no queue (a plain waiter was just unlinked; a select
+     * sleeps on a waiter of its own), so its `next` is free. */
+    waiter_t *first = NULL, **tailp = &first;
+    waiter_t *w;
+    while ((w = chan_dequeue(&c->recvq)) != NULL) {
+        zero_elem(c, w->elem);
+        waiter_t *pw = chan_complete(c, w, false);
+        pw->next = NULL;
+        *tailp = pw;
+        tailp = &pw->next;
+    }
+    while ((w = chan_dequeue(&c->sendq)) != NULL) {
+        waiter_t *pw = chan_complete(c, w, false);
+        pw->next = NULL;
+        *tailp = pw;
+        tailp = &pw->next;
+    }
+    runlock(&c->lock);
+
+    /* c may be freed by now (a woken receiver may own it): use only the
+     * list, and read each link before readying its owner. */
+    while (first) {
+        waiter_t *nx = first->next;
+        sched_ready(first);
+        first = nx;
+    }
+}
+
+size_t go_chan_len(go_chan *c)
+{
+    return c ? __atomic_load_n(&c->qcount, __ATOMIC_RELAXED) : 0;
+}
+
+size_t go_chan_cap(go_chan *c)
+{
+    return c ? c->cap : 0;
+}
+
+void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv)
+{
+    size_t ns = 0, nr = 0;
+    rlock(&c->lock);
+    if (c->sendq.head) {
+        waiter_t *w = c->sendq.head;
+        do {
+            ns++;
+            w = w->next;
+        } while (w != c->sendq.head);
+    }
+    if (c->recvq.head) {
+        waiter_t *w = c->recvq.head;
+        do {
+            nr++;
+            w = w->next;
+        } while (w != c->recvq.head);
+    }
+    runlock(&c->lock);
+    if (nsend)
+        *nsend = ns;
+    if (nrecv)
+        *nrecv = nr;
+}

@@ -868,7 +868,14 @@ static void resetspinning(m_t *m)
     sched_wakep();
 }
 
-/* Move everything queued on a retiring P to the global queue. */
+/*
+ * Retire a P above GOMAXPROCS. Everything it holds moves out while we still
+ * own it (queued Gs to the global queue, timers to P 0, free Gs to the
+ * pool); only then, under sched.lock, is it marked dead, or put back idle
+ * if GOMAXPROCS grew again meanwhile. Marking it dead first would let a
+ * concurrent go_maxprocs() revive it and hand its free list to another M
+ * while we were still moving it.
+ */
 static void retirep(m_t *m)
 {
     p_t *p = releasep(m);
@@ -876,11 +883,16 @@ static void retirep(m_t *m)
     rlock(&sched.lock);
     while ((g = runqget(p)) != NULL)
         globrunq_put(g);
-    __atomic_store_n(&p->status, P_DEAD, __ATOMIC_RELAXED);
     runlock(&sched.lock);
     if (p->ntimers > 0)
         timers_adopt(allp[0], p);
     proc_retire_p(p);
+    rlock(&sched.lock);
+    if (p->id < sched.gomaxprocs)
+        pidleput(p);
+    else
+        __atomic_store_n(&p->status, P_DEAD, __ATOMIC_RELAXED);
+    runlock(&sched.lock);
     sched_wakep();
 }
 

@@ -1,1 +1,476 @@
-/* select.c - being written (see the select section of include/goroutine.h). */
+/*
+ * select.c - Go's select over any mix of send and receive cases (Go's
+ * runtime/select.go), with or without a default (go_select_try) or a
+ * timeout (go_select_timeout). Timed channel operations (chan.c) are
+ * one-case selects.
+ *
+ * One select, in four steps:
+ *
+ *  1. Orders. The poll order is a uniformly random permutation of the
+ *     cases with a channel (Fisher-Yates; NULL channels never fire and are
+ *     left out), so that among ready cases each is equally likely to be
+ *     chosen. The lock order is the poll order sorted by channel address
+ *     with a stable (insertion) or label-blind (heap) sort, so cases on
+ *     one channel keep a random relative order, and the waiters a blocked
+ *     select queues on one channel go in in random order too.
+ *  2. Lock every channel in lock order, each once. Two selects that share
+ *     channels take them in the same order, so they cannot deadlock.
+ *  3. Pass 1: in poll order, the first case that can proceed (a partner
+ *     waiting, buffer room or data, a closed channel) is done, exactly as
+ *     chan.c does it, and its index returned. Nothing ready and no
+ *     blocking wanted: unlock, return -1.
+ *  4. Pass 2: queue one waiter per case (on this stack), all pointing at
+ *     one select_state, arm the timeout if any, and park. The channel
+ *     locks are dropped by the park's unlock function once our context is
+ *     saved. Exactly one party completes the select: the partner or closer
+ *     that first claims st.done with a CAS (chan_dequeue), or the timeout.
+ *     Pass 3, once woken: relock the channels that may still hold our
+ *     losing waiters, unlink those still queued, unlock, and report the
+ *     winner (or -ETIMEDOUT).
+ *
+ * What a claimer does, under the lock of the winning waiter's channel:
+ * copy the value, set w->success, st->winner = w, and, if the select has
+ * more than one case on that channel, unlink those too
+ * (chan_select_unlink_dups); then, after unlocking, ready the waiter the
+ * select sleeps on. That last step is why pass 3 never needs the
+ * winner's channel: after the partner's operation completes the select
+ * never touches that channel again (DESIGN.md, "Lifetimes"), so a
+ * one-case timed operation completed by a partner touches the channel no
+ * more than a plain blocking one does.
+ *
+ * Timeouts. The timer callback claims st.done holding no lock. It must not
+ * ready the select before the select's context is saved (a goroutine
+ * readied too early could be resumed from a stale context), and the
+ * scheduler may run the callback on the parking goroutine's own M before
+ * that. Hence the handshake on st.parkstate: the park's unlock function
+ * (which runs once the context is saved) sets PARKED, the callback sets
+ * TIMER_FIRED after its claim; whichever of the two comes second readies
+ * the select. Both use one atomic fetch-or, so exactly one of them sees
+ * the other's bit. The woken select calls timer_stop(), which waits for a
+ * callback still running, before its frame (which holds the timer and the
+ * state) goes away.
+ *
+ * The unlock function must not touch the select's frame after it has
+ * released the last channel lock: the select may be readied by then and
+ * return. It releases in reverse lock order, so the lowest-addressed
+ * channel goes last; a select readied earlier blocks in pass 3 on that
+ * lock (pass 3 always needs a lock we still hold, unless the winner's is
+ * the last one).
+ *
+ * Memory: cases beyond SELECT_STACK_CASES need one malloc for the orders
+ * and waiters; if it fails the select returns -ENOMEM having done nothing.
+ *
+ * Rejected: polling in case order (starves later cases: STYLE.md); one
+ * waiter per select instead of per case (a partner could not tell which
+ * case it completes without scanning the cases); locking all channels
+ * again in pass 3 as Go does (would touch the winner's channel after the
+ * partner may have freed it; Go has a GC, we do not).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "chan.h"
+#include "debug.h"
+#include "time.h"
+
+/* Cases handled without malloc. A waiter is ~100 bytes, so this costs
+ * under 2 KiB of stack. */
+#define SELECT_STACK_CASES 16
+
+/* A random number in [0, n), n > 0. The bias of the multiply-shift is
+ * below n / 2^32, far below what any test of fairness could see. */
+static inline uint32_t randn(m_t *m, uint32_t n)
+{
+    uint32_t r = m ? fastrand(m) : rt_rand();
+    return (uint32_t)(((uint64_t)r * n) >> 32);
+}
+
+/* One entry of the lock order: a case's channel, kept next to the case's
+ * index so that sorting, locking and unlocking read it without going
+ * through the caller's case array. */
+struct lockent {
+    go_chan *c;
+    uint32_t i;
+};
+
+static inline bool before(const struct lockent *a, const struct lockent *b)
+{
+    return (uintptr_t)a->c < (uintptr_t)b->c;
+}
+
+/* Sort lo[0..n) by channel address: insertion sort for small n (stable),
+ * heap sort beyond (O(n log n), no extra memory; not stable, but it only
+ * compares addresses, so cases on one channel that were in random order
+ * stay in random order). */
+static void sort_by_chan(struct lockent *lo, uint32_t n)
+{
+    if (n <= SELECT_STACK_CASES) {
+        for (uint32_t i = 1; i < n; i++) {
+            struct lockent x = lo[i];
+            uint32_t j = i;
+            while (j > 0 && before(&x, &lo[j - 1])) {
+                lo[j] = lo[j - 1];
+                j--;
+            }
+            lo[j] = x;
+        }
+        return;
+    }
+    /* Build a max-heap, then repeatedly move the max to the end. */
+    for (uint32_t start = n / 2; start-- > 0;) {
+        uint32_t j = start;
+        struct lockent x = lo[j];
+        for (;;) {
+            uint32_t k = 2 * j + 1;
+            if (k >= n)
+                break;
+            if (k + 1 < n && before(&lo[k], &lo[k + 1]))
+                k++;
+            if (!before(&x, &lo[k]))
+                break;
+            lo[j] = lo[k];
+            j = k;
+        }
+        lo[j] = x;
+    }
+    for (uint32_t end = n; end-- > 1;) {
+        struct lockent x = lo[end];
+        lo[end] = lo[0];
+        uint32_t j = 0;
+        for (;;) {
+            uint32_t k = 2 * j + 1;
+            if (k >= end)
+                break;
+            if (k + 1 < end && before(&lo[k], &lo[k + 1]))
+                k++;
+            if (!before(&x, &lo[k]))
+                break;
+            lo[j] = lo[k];
+            j = k;
+        }
+        lo[j] = x;
+    }
+}
+
+static inline void lock_all(const struct lockent *lo, uint32_t n)
+{
+    go_chan *prev = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (lo[i].c != prev)
+            rlock(&lo[i].c->lock);
+        prev = lo[i].c;
+    }
+}
+
+/* Reverse lock order, each channel once. Reads lo only before the unlock
+ * that follows (see the top comment). */
+static inline void unlock_all(const struct lockent *lo, uint32_t n)
+{
+    for (uint32_t i = n; i-- > 0;) {
+        go_chan *c = lo[i].c;
+        if (i > 0 && lo[i - 1].c == c)
+            continue;
+        runlock(&c->lock);
+    }
+}
+
+static inline waitq_t *queue_of(go_chan *c, int dir)
+{
+    return dir == GO_SELECT_SEND ? &c->sendq : &c->recvq;
+}
+
+/* Under c's lock, from chan_complete(): win (on c) has been claimed;
+ * unlink the select's other waiters on c, so that the select need not
+ * lock c again. They are adjacent to win in lock order. */
+void chan_select_unlink_dups(struct select_state *st, go_chan *c, waiter_t *win)
+{
+    waiter_t *ws = st->waiters;
+    uint32_t n = st->nwaiters;
+    uint32_t k = (uint32_t)(win - ws);
+    for (uint32_t j = k; j-- > 0 && ws[j].c == c;)
+        if (ws[j].next)
+            chan_wq_unlink(queue_of(c, st->cases[ws[j].caseidx].dir), &ws[j]);
+    for (uint32_t j = k + 1; j < n && ws[j].c == c; j++)
+        if (ws[j].next)
+            chan_wq_unlink(queue_of(c, st->cases[ws[j].caseidx].dir), &ws[j]);
+}
+
+/* ---- the timeout and the park -------------------------------------------- */
+
+static void select_timeout_fire(rtimer_t *t, void *arg, int64_t now)
+{
+    (void)t;
+    (void)now;
+    struct select_state *st = arg;
+    uint32_t z = 0;
+    if (!__atomic_compare_exchange_n(&st->done, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return; /* a partner or close completed the select */
+    /* st->winner stays NULL: "timed out". */
+    waiter_t *pw = st->parked;
+    uint32_t old = __atomic_fetch_or(&st->parkstate, SELECT_TIMER_FIRED, __ATOMIC_ACQ_REL);
+    if (old & SELECT_PARKED)
+        sched_ready(pw);
+    /* Else the park's unlock function will ready it. Either way st may be
+     * gone once the select is readied: touch nothing. */
+}
+
+struct park_arg {
+    const struct lockent *lockord;
+    uint32_t n;
+    struct select_state *st;
+};
+
+/* sched_park's unlock function: runs once the select's context is saved. */
+static void select_park_unlock(void *arg)
+{
+    struct park_arg *pa = arg;
+    struct select_state *st = pa->st;
+    waiter_t *ready = NULL;
+    if (st->timed) {
+        waiter_t *pw = st->parked;
+        uint32_t old = __atomic_fetch_or(&st->parkstate, SELECT_PARKED, __ATOMIC_ACQ_REL);
+        if (old & SELECT_TIMER_FIRED)
+            ready = pw; /* the timer claimed us but left the wake-up to us */
+    }
+    unlock_all(pa->lockord, pa->n);
+    /* If we are to ready the select, nobody else can: it is still parked
+     * and pw still valid. */
+    if (ready)
+        sched_ready(ready);
+}
+
+/* ---- select ---------------------------------------------------------------- */
+
+/* Pass 1 found case i ready and completed it; the locks are released. */
+static int fired_recv(go_select_case *cs, int i, bool ok)
+{
+    if (cs->ok)
+        *cs->ok = ok;
+    return i;
+}
+
+int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
+{
+    uint32_t stack_poll[SELECT_STACK_CASES];
+    struct lockent stack_lock[SELECT_STACK_CASES];
+    waiter_t stack_w[SELECT_STACK_CASES];
+    uint32_t *poll = stack_poll;
+    struct lockent *lockord = stack_lock;
+    waiter_t *ws = stack_w;
+    void *heap = NULL;
+
+    if (n > SELECT_STACK_CASES) {
+        size_t per = sizeof(waiter_t) + sizeof(struct lockent) + sizeof(uint32_t);
+        if (n > SIZE_MAX / per)
+            return -ENOMEM;
+        heap = malloc(n * per);
+        if (!heap)
+            return -ENOMEM;
+        ws = heap;
+        lockord = (struct lockent *)(ws + n);
+        poll = (uint32_t *)(lockord + n);
+    }
+
+    /* 1. Poll order: an inside-out Fisher-Yates shuffle of the cases that
+     * have a channel. The same loop checks every case's direction, so that
+     * an invalid select fails before it has done anything. */
+    m_t *m = sched_getm_fast();
+    uint32_t norder = 0;
+    for (uint32_t i = 0; i < (uint32_t)n; i++) {
+        if (cases[i].dir != GO_SELECT_RECV && cases[i].dir != GO_SELECT_SEND) {
+            free(heap);
+            return -EINVAL;
+        }
+        if (!cases[i].chan)
+            continue;
+        uint32_t j = randn(m, norder + 1);
+        poll[norder] = poll[j];
+        poll[j] = i;
+        norder++;
+    }
+    for (uint32_t k = 0; k < norder; k++)
+        lockord[k] = (struct lockent){cases[poll[k]].chan, poll[k]};
+    sort_by_chan(lockord, norder);
+
+    /* 2. Lock. 3. Pass 1: look for a case that can proceed now. */
+    lock_all(lockord, norder);
+    for (uint32_t k = 0; k < norder; k++) {
+        int i = (int)poll[k];
+        go_select_case *cs = &cases[i];
+        go_chan *c = cs->chan;
+        if (cs->dir == GO_SELECT_RECV) {
+            waiter_t *s = c->closed ? NULL : chan_dequeue(&c->sendq);
+            if (s) {
+                chan_recv_from(c, s, cs->elem);
+                waiter_t *pw = chan_complete(c, s, true);
+                unlock_all(lockord, norder);
+                sched_ready(pw);
+                free(heap);
+                return fired_recv(cs, i, true);
+            }
+            if (c->qcount > 0) {
+                chan_buf_get(c, cs->elem);
+                unlock_all(lockord, norder);
+                free(heap);
+                return fired_recv(cs, i, true);
+            }
+            if (c->closed) {
+                unlock_all(lockord, norder);
+                if (cs->elem && c->elemsize)
+                    memset(cs->elem, 0, c->elemsize);
+                free(heap);
+                return fired_recv(cs, i, false);
+            }
+        } else {
+            if (c->closed) {
+                unlock_all(lockord, norder);
+                debug_panic("send on closed channel");
+            }
+            waiter_t *r = chan_dequeue(&c->recvq);
+            if (r) {
+                if (r->elem)
+                    chan_copy(r->elem, cs->elem, c->elemsize);
+                waiter_t *pw = chan_complete(c, r, true);
+                unlock_all(lockord, norder);
+                sched_ready(pw);
+                free(heap);
+                return i;
+            }
+            if (c->qcount < c->cap) {
+                chan_buf_put(c, cs->elem);
+                unlock_all(lockord, norder);
+                free(heap);
+                return i;
+            }
+        }
+    }
+    if (!block) {
+        unlock_all(lockord, norder);
+        free(heap);
+        return -1;
+    }
+
+    /* 4. Pass 2: queue a waiter on every channel, in lock order. */
+    g_t *g = sched_getg();
+    struct select_state st = {0};
+    st.waiters = ws;
+    st.nwaiters = norder;
+    st.cases = cases;
+    waiter_t pw = {0};
+    pw.g = g;
+    st.parked = &pw;
+    for (uint32_t k = 0; k < norder; k++) {
+        uint32_t i = lockord[k].i;
+        waiter_t *w = &ws[k];
+        memset(w, 0, sizeof *w);
+        w->g = g;
+        w->elem = cases[i].elem;
+        w->c = lockord[k].c;
+        w->sel = &st;
+        w->caseidx = (int32_t)i;
+        if (k > 0 && ws[k - 1].c == w->c)
+            st.dups = true;
+        chan_wq_push(queue_of(w->c, cases[i].dir), w);
+    }
+    rtimer_t timer = {0};
+    if (timeout_ns >= 0) {
+        /* The timer runs on an M even when a plain thread waits. */
+        if (!__atomic_load_n(&rt_started, __ATOMIC_ACQUIRE))
+            rt_init();
+        st.timed = true;
+        timer.fn = select_timeout_fire;
+        timer.arg = &st;
+        int64_t now = nanotime();
+        int64_t when = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+        /* Under the channel locks, which come before the timer heap's. */
+        timer_start(&timer, when);
+    }
+    struct park_arg pa = {lockord, norder, &st};
+    enum wait_reason reason = norder ? WAIT_SELECT : WAIT_SELECT_NO_CASES;
+    sched_park(&pw, select_park_unlock, &pa, reason);
+
+    /* Woken: exactly one claimer has done its part. */
+    if (st.timed)
+        timer_stop(&timer);
+    waiter_t *win = st.winner;
+    go_chan *wc = win ? win->c : NULL;
+
+    /* Pass 3: unlink our losing waiters. The claimer already unlinked
+     * everything we had on the winner's channel, which we must not touch;
+     * the rest may still be queued (or were dropped by someone who found
+     * them claimed). */
+    go_chan *prev = NULL;
+    for (uint32_t k = 0; k < norder; k++) {
+        go_chan *c = ws[k].c;
+        if (c != prev && c != wc)
+            rlock(&c->lock);
+        prev = c;
+    }
+    for (uint32_t k = 0; k < norder; k++) {
+        waiter_t *w = &ws[k];
+        if (w->c == wc || !w->next)
+            continue;
+        chan_wq_unlink(queue_of(w->c, cases[w->caseidx].dir), w);
+    }
+    for (uint32_t k = norder; k-- > 0;) {
+        go_chan *c = ws[k].c;
+        if (c == wc || (k > 0 && ws[k - 1].c == c))
+            continue;
+        runlock(&c->lock);
+    }
+
+    if (!win) {
+        free(heap);
+        return -ETIMEDOUT;
+    }
+    int i = win->caseidx;
+    bool success = win->success;
+    free(heap);
+    if (cases[i].dir == GO_SELECT_SEND) {
+        if (!success)
+            debug_panic("send on closed channel");
+        return i;
+    }
+    return fired_recv(&cases[i], i, success);
+}
+
+/* ---- the public entry points ------------------------------------------------ */
+
+/* Directions are checked by select_run before it does anything. */
+static int validate(go_select_case *cases, size_t n)
+{
+    if (n > 0 && !cases)
+        return -EINVAL;
+    if (n > INT_MAX)
+        return -EINVAL; /* the chosen index must fit the int we return */
+    return 0;
+}
+
+int go_select(go_select_case *cases, size_t n)
+{
+    int e = validate(cases, n);
+    if (e)
+        return e;
+    return select_run(cases, n, true, -1);
+}
+
+int go_select_try(go_select_case *cases, size_t n)
+{
+    int e = validate(cases, n);
+    if (e)
+        return e;
+    return select_run(cases, n, false, -1);
+}
+
+int go_select_timeout(go_select_case *cases, size_t n, int64_t timeout_ns)
+{
+    int e = validate(cases, n);
+    if (e)
+        return e;
+    if (timeout_ns <= 0) {
+        int r = select_run(cases, n, false, -1);
+        return r == -1 ? -ETIMEDOUT : r;
+    }
+    return select_run(cases, n, true, timeout_ns);
+}

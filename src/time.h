@@ -13,9 +13,16 @@
  * plain thread), with no runtime lock held. They must not block: they
  * ready goroutines (sched_ready), try-send on channels, start goroutines.
  *
- * Lifetime: after timer_stop() or timer_del_sync() returns, the callback
- * is not running and will not run, so the timer (and whatever its arg
- * points to, e.g. a waiter on a goroutine's stack) may be freed.
+ * Lifetime: after timer_stop() or timer_reset() returns, no callback of
+ * the timer's earlier arming is running or will run, so the timer (and
+ * whatever its arg points to, e.g. a waiter on a goroutine's stack) may
+ * be freed or reused. A callback may stop or reset its own timer (that
+ * does not wait for itself). Callers of timer_stop()/timer_reset() must
+ * not hold a lock that a callback may take: the wait would deadlock.
+ *
+ * A timer is zero-initialised (state idle) before first use; set fn, arg
+ * and period, then arm it. Every operation is safe to call concurrently
+ * with the others and with the timer firing.
  */
 #ifndef GO_TIME_H
 #define GO_TIME_H
@@ -42,6 +49,11 @@ void timer_start(rtimer_t *t, int64_t when);
 bool timer_stop(rtimer_t *t);
 /* timer_stop + timer_start atomically; returns what timer_stop would. */
 bool timer_reset(rtimer_t *t, int64_t when);
+/* Disarm t without waiting: returns true if it was armed. If its callback
+ * is running on another M, it may still be running on return, but a
+ * periodic timer will not re-arm. For cancellation paths that may run
+ * inside a callback and must never wait (contexts). */
+bool timer_try_stop(rtimer_t *t);
 
 /* For the scheduler (sched.c): */
 /* Run p's due timers; returns p's next `when` (0: none). Any M may call

@@ -1,0 +1,134 @@
+/*
+ * http_hello - a minimal HTTP/1.1 "Hello, World!" server with a goroutine
+ * per connection, answering as Go's net/http does for
+ *
+ *     http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+ *         io.WriteString(w, "Hello, World!\n")
+ *     })
+ *
+ * Connections are kept alive; pipelined requests are answered in order,
+ * all that arrived together in one write. A request is read only as far
+ * as the blank line that ends its headers (a body is not expected and not
+ * read: this is a benchmark target, not a web server). "Connection: close",
+ * or HTTP/1.0 without "Connection: keep-alive", closes after the answer.
+ *
+ * Usage: http_hello [port | host:port]     (default 127.0.0.1:8080)
+ * Try:   curl -i http://127.0.0.1:8080/   or   wrk -c 100 http://127.0.0.1:8080/
+ */
+#include <goroutine.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define BODY "Hello, World!\n"
+
+/* True if the header block [h, end) has header `name` whose value
+ * contains `token` (both compared without regard to case). */
+static int header_has(const char *h, const char *end, const char *name, const char *token)
+{
+    size_t nl = strlen(name), tl = strlen(token);
+    for (const char *line = h; line < end;) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (!eol)
+            eol = end;
+        if ((size_t)(eol - line) > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            for (const char *v = line + nl + 1; v + tl <= eol; v++)
+                if (strncasecmp(v, token, tl) == 0)
+                    return 1;
+        }
+        line = eol + 1;
+    }
+    return 0;
+}
+
+/* The response, as Go writes it: ~130 bytes. */
+static int respond(char *out, size_t cap)
+{
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return snprintf(out, cap,
+                    "HTTP/1.1 200 OK\r\n"
+                    "Date: %s\r\n"
+                    "Content-Length: %zu\r\n"
+                    "Content-Type: text/plain; charset=utf-8\r\n"
+                    "\r\n" BODY,
+                    date, sizeof BODY - 1);
+}
+
+static void serve(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char in[8192], out[16384];
+    size_t have = 0;
+    int done = 0;
+    while (!done) {
+        ssize_t n = go_read(fd, in + have, sizeof in - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        /* Answer every complete request in the buffer with one write. */
+        size_t used = 0, olen = 0;
+        char *hdr_end;
+        while (!done && (hdr_end = memmem(in + used, have - used, "\r\n\r\n", 4)) != NULL) {
+            const char *req = in + used, *end = hdr_end + 2;
+            const char *eol = memchr(req, '\n', (size_t)(end - req));
+            int http10 = eol && eol - req >= 9 && memcmp(eol - 9, "HTTP/1.0", 8) == 0;
+            done = header_has(req, end, "Connection", "close") ||
+                   (http10 && !header_has(req, end, "Connection", "keep-alive"));
+            if (olen + 256 > sizeof out) {
+                if (go_write(fd, out, olen) < 0)
+                    goto out;
+                olen = 0;
+            }
+            olen += (size_t)respond(out + olen, sizeof out - olen);
+            used = (size_t)(hdr_end + 4 - in);
+        }
+        if (olen && go_write(fd, out, olen) < 0)
+            break;
+        memmove(in, in + used, have - used);
+        have -= used;
+        if (have == sizeof in)
+            break; /* headers larger than we accept: give up on the client */
+    }
+out:
+    go_close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    char addr[256] = "127.0.0.1:8080";
+    if (argc > 1)
+        snprintf(addr, sizeof addr, strchr(argv[1], ':') ? "%s" : "127.0.0.1:%s", argv[1]);
+    int ln = go_listen("tcp", addr, 0);
+    if (ln < 0) {
+        fprintf(stderr, "http_hello: listen %s: %s\n", addr, strerror(-ln));
+        return 1;
+    }
+    printf("http_hello listening on http://%s/\n", addr);
+    fflush(stdout);
+    int64_t backoff = 0;
+    for (;;) {
+        int c = go_accept(ln, NULL, NULL);
+        if (c == -EMFILE || c == -ENFILE || c == -ENOBUFS || c == -ENOMEM) {
+            backoff = backoff ? backoff * 2 : 5000000; /* Go's 5 ms .. 1 s */
+            if (backoff > 1000000000)
+                backoff = 1000000000;
+            go_sleep(backoff);
+            continue;
+        }
+        if (c < 0) {
+            fprintf(stderr, "http_hello: accept: %s\n", strerror(-c));
+            return 1;
+        }
+        backoff = 0;
+        if (go(serve, (void *)(intptr_t)c) != 0)
+            go_close(c);
+    }
+}

@@ -103,6 +103,24 @@ static inline bool before(const struct lockent *a, const struct lockent *b)
  * heap sort beyond (O(n log n), no extra memory; not stable, but it only
  * compares addresses, so cases on one channel that were in random order
  * stay in random order). */
+/* Heap sort's sift-down: place x at slot j of the max-heap lo[0..n),
+ * moving larger children up. */
+static void sift_down(struct lockent *lo, uint32_t j, uint32_t n, struct lockent x)
+{
+    for (;;) {
+        uint32_t k = 2 * j + 1;
+        if (k >= n)
+            break;
+        if (k + 1 < n && before(&lo[k], &lo[k + 1]))
+            k++;
+        if (!before(&x, &lo[k]))
+            break;
+        lo[j] = lo[k];
+        j = k;
+    }
+    lo[j] = x;
+}
+
 static void sort_by_chan(struct lockent *lo, uint32_t n)
 {
     if (n <= SELECT_STACK_CASES) {
@@ -118,38 +136,12 @@ static void sort_by_chan(struct lockent *lo, uint32_t n)
         return;
     }
     /* Build a max-heap, then repeatedly move the max to the end. */
-    for (uint32_t start = n / 2; start-- > 0;) {
-        uint32_t j = start;
-        struct lockent x = lo[j];
-        for (;;) {
-            uint32_t k = 2 * j + 1;
-            if (k >= n)
-                break;
-            if (k + 1 < n && before(&lo[k], &lo[k + 1]))
-                k++;
-            if (!before(&x, &lo[k]))
-                break;
-            lo[j] = lo[k];
-            j = k;
-        }
-        lo[j] = x;
-    }
+    for (uint32_t start = n / 2; start-- > 0;)
+        sift_down(lo, start, n, lo[start]);
     for (uint32_t end = n; end-- > 1;) {
         struct lockent x = lo[end];
         lo[end] = lo[0];
-        uint32_t j = 0;
-        for (;;) {
-            uint32_t k = 2 * j + 1;
-            if (k >= end)
-                break;
-            if (k + 1 < end && before(&lo[k], &lo[k + 1]))
-                k++;
-            if (!before(&x, &lo[k]))
-                break;
-            lo[j] = lo[k];
-            j = k;
-        }
-        lo[j] = x;
+        sift_down(lo, 0, end, x);
     }
 }
 

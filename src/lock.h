@@ -12,7 +12,8 @@
  * Lock order (outer first; a debug build checks nothing yet, so keep it by
  * hand and update this table when adding a lock):
  *
- *   1. channel locks (select takes several, in address order)
+ *   1. channel locks (select takes several, in address order); a poll
+ *      descriptor's dlock, then its lock (netpoll.c)
  *   2. sema bucket locks (sema.c)
  *   3. timer heap lock of a P (time.c)
  *   4. sched.lock (sched.c: global run queue, idle P and M lists)

@@ -37,7 +37,7 @@ command -v valgrind >/dev/null 2>&1 || { echo "callgrind.sh: valgrind not found 
 
 if command -v go >/dev/null 2>&1; then
     export GOCACHE=$build/bench/gocache GOPATH=$build/bench/gopath GO111MODULE=on \
-        GOFLAGS= GOPROXY=off GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
+        GOFLAGS='' GOPROXY=off GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
     mkdir -p "$gobin"
     (cd "$here/go" && go build -o "$gobin/" ./...) || echo "callgrind.sh: go build failed; C only" >&2
 fi

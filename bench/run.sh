@@ -115,7 +115,7 @@ else
         exit 2
     fi
     export GOCACHE=$build/bench/gocache GOPATH=$build/bench/gopath GO111MODULE=on \
-        GOFLAGS= GOPROXY=off GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
+        GOFLAGS='' GOPROXY=off GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
     echo "run.sh: building the Go twins ($(go version | awk '{print $3}')) into $gobin" >&2
     if ! (cd "$here/go" && go build -o "$gobin/" ./...); then
         echo "run.sh: go build failed" >&2
@@ -178,7 +178,7 @@ else
         for ((r = 1; r <= runs; r++)); do
             if ((r % 2)); then order="C Go"; else order="Go C"; fi
             for lang in $order; do
-                if [ $lang = C ]; then bin=$cbin/bench_$prog; else bin=$gobin/$prog; fi
+                if [ "$lang" = C ]; then bin=$cbin/bench_$prog; else bin=$gobin/$prog; fi
                 run_one "$id" "$lang" "$bin" "$procs" "$r" || failed=1
             done
             [ $failed = 1 ] && break

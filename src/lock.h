@@ -14,7 +14,7 @@
  *
  *   1. channel locks (select takes several, in address order); a poll
  *      descriptor's dlock, then its lock (netpoll.c)
- *   2. sema bucket locks (sema.c)
+ *   2. sema bucket locks (sema.c); a context's lock (ctx.c)
  *   3. timer heap lock of a P (time.c)
  *   4. sched.lock (sched.c: global run queue, idle P and M lists)
  *   5. allg_lock (proc.c: list of all goroutines)

@@ -264,7 +264,8 @@ bool proc_scavenge(int64_t now)
     /* Only once the pool has gone unused for a while: a burst of spawns
      * will want these stacks back, warm. */
     uint64_t gets = __atomic_load_n(&pool_gets, __ATOMIC_RELAXED);
-    if (gets != __atomic_load_n(&scav_seen_gets, __ATOMIC_RELAXED) || scav_seen_time == 0) {
+    if (gets != __atomic_load_n(&scav_seen_gets, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&scav_seen_time, __ATOMIC_RELAXED) == 0) {
         __atomic_store_n(&scav_seen_gets, gets, __ATOMIC_RELAXED);
         __atomic_store_n(&scav_seen_time, now, __ATOMIC_RELAXED);
         return false;

@@ -833,6 +833,12 @@ static void after_switch(m_t *m)
         break;
     case AFTER_PARK:
         m->after_unlock(m->after_arg);
+        if (m->p) {
+            /* The timers schedule_from() skipped while the lock was held. */
+            int64_t tw = __atomic_load_n(&m->p->timer0_when, __ATOMIC_RELAXED);
+            if (tw != 0 && tw <= nanotime())
+                timers_run(m->p, nanotime());
+        }
         break;
     case AFTER_EXIT:
         proc_gfree(m, g);
@@ -1138,7 +1144,9 @@ static void schedule_from(m_t *m, g_t *cur)
     p_t *p = m->p;
     g_t *next = NULL;
     int64_t tw = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
-    if (tw != 0) {
+    /* Not while a park is pending: we still hold the lock it parks under,
+     * which a callback may need. after_switch() runs them after it. */
+    if (tw != 0 && m->after != AFTER_PARK) {
         int64_t now = nanotime();
         if (tw <= now)
             timers_run(p, now);
@@ -1275,7 +1283,8 @@ void sched_newg_ready(m_t *m, g_t *g)
     if (m && m->p && m->curg) {
         runqput(m->p, g, true);
     } else {
-        sched_register_plain();
+        if (!m)
+            sched_register_plain(); /* not an M without a P (timer callbacks) */
         inject_push(g);
         pace_plain_spawner();
     }

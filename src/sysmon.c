@@ -126,7 +126,10 @@ static void on_sigurg(int sig, siginfo_t *si, void *ucv)
     (void)si;
     m_t *m = sched_tls_m;
     g_t *g = m ? m->curg : NULL;
-    if (!g || !__atomic_load_n(&g->preempt, __ATOMIC_RELAXED) || m->oldp || m->lockedg)
+    /* A pending after-switch action means the runtime is mid-switch (it
+     * may be in a PLT stub on its way to libc): never a safe point. */
+    if (!g || !__atomic_load_n(&g->preempt, __ATOMIC_RELAXED) || m->oldp || m->lockedg ||
+        m->after != AFTER_NONE)
         return;
     ucontext_t *uc = ucv;
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];

@@ -64,6 +64,9 @@
  * periodic timers before the callback: see above. One global heap: every
  * arm and every fire would contend on one lock.
  *
+ * Timers are not run from the middle of a park (see timers_run): a callback
+ * could need the lock the parking goroutine still holds.
+ *
  * Sleep: a goroutine parks with a timer that readies it, armed by the park's
  * unlock function (after its context is saved, so the callback cannot
  * ready it too early). A plain thread sleeps in clock_nanosleep on an
@@ -441,9 +444,11 @@ int64_t timers_run(p_t *p, int64_t now)
      * of whatever it parks on (a channel, a sema bucket), and a callback
      * that takes that lock (go_after's send, a context's close of its done
      * channel) would wait forever for this very thread. The timers run at
-     * the next switch, in findrunnable, or on an idle M. (sched.c calls us
-     * from schedule_from() before the after-switch action; see the report
-     * to the scheduler's owner.)
+     * the next switch that is not a park, in findrunnable, or on an idle
+     * M. This is a stopgap: sched.c's schedule_from() calls us before the
+     * park's after-switch action; running due timers right after that
+     * action instead would make this check dead code and remove the delay
+     * it causes when every switch on a P is a park and no M is idle.
      */
     m_t *m = sched_getm();
     if (m && m->curg && __atomic_load_n(&m->after, __ATOMIC_RELAXED) == AFTER_PARK) {

@@ -1018,6 +1018,18 @@ top:
         runlock(&sched.lock);
         return g;
     }
+    runlock(&sched.lock);
+    /* Going idle: our dead Gs go to the global pool, where plain threads
+     * (and other Ps) can reuse their stacks. */
+    proc_retire_p(p);
+    rlock(&sched.lock);
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0) {
+        g = globrunq_get(p, 0);
+        runlock(&sched.lock);
+        if (g)
+            return g;
+        goto top;
+    }
     pidleput(releasep(m));
     runlock(&sched.lock);
     if (m->spinning) {
@@ -1064,6 +1076,14 @@ static void schedule_loop(m_t *m)
             resetspinning(m);
         if (g->lockedm && g->lockedm != m) {
             startlockedm(m, g);
+            continue;
+        }
+        if (m->p->id >= __atomic_load_n(&sched.gomaxprocs, __ATOMIC_ACQUIRE)) {
+            /* GOMAXPROCS shrank while we looked for work: this P may not
+             * run anything; queue g globally, and retire the P at top. */
+            rlock(&sched.lock);
+            globrunq_put(g);
+            runlock(&sched.lock);
             continue;
         }
         execute(m, g);

@@ -92,6 +92,25 @@ struct select_state {
 #define SELECT_PARKED 1u      /* the owner's context is saved (unlock ran) */
 #define SELECT_TIMER_FIRED 2u /* the timer claimed the select */
 
+/* ---- the channel lock ---------------------------------------------------- */
+
+void chan_lock_slow(go_chan *c);
+
+/*
+ * Take c->lock. Under contention, back off exponentially before falling
+ * back to rlock() (which spins briefly, then sleeps): two cores polling a
+ * channel's lock word every pause steal its cache line from the holder
+ * between each of its operations, while a backed-off waiter lets the
+ * holder run several in a row with the line local. On a 2-core machine
+ * this took 4x4 goroutines through a buffered channel from ~35 to ~20 ns
+ * per message. Released with runlock().
+ */
+static inline void chan_lock(go_chan *c)
+{
+    if (__builtin_expect(!rtrylock(&c->lock), 0))
+        chan_lock_slow(c);
+}
+
 /* ---- wait queues (under the channel lock) ----------------------------- */
 
 static inline void chan_wq_push(waitq_t *q, waiter_t *w)

@@ -4,22 +4,31 @@
  * timeout (go_select_timeout). Timed channel operations (chan.c) are
  * one-case selects.
  *
- * One select, in four steps:
+ * One select, in five steps:
  *
- *  1. Orders. The poll order is a uniformly random permutation of the
- *     cases with a channel (Fisher-Yates; NULL channels never fire and are
- *     left out), so that among ready cases each is equally likely to be
- *     chosen. The lock order is the poll order sorted by channel address
- *     with a stable (insertion) or label-blind (heap) sort, so cases on
- *     one channel keep a random relative order, and the waiters a blocked
- *     select queues on one channel go in in random order too.
- *  2. Lock every channel in lock order, each once. Two selects that share
+ *  1. Poll order: a uniformly random permutation of the cases with a
+ *     channel (Fisher-Yates; NULL channels never fire and are left out),
+ *     so that among ready cases each is equally likely to be chosen.
+ *  2. Pass 0: in poll order, read each case's readiness without a lock
+ *     (closed, a partner queued, buffer data or room: single words stored
+ *     under the lock); the first case that looks ready is tried under its
+ *     own channel's lock alone, and done if it really can proceed. This is
+ *     where most selects that find something ready end, having locked one
+ *     channel, not all of them (Go locks them all; on two cores that cost
+ *     a cache-line transfer per channel per select).
+ *  3. Nothing looked ready (or the hints were stale): lock every channel,
+ *     in lock order, i.e. the poll order sorted by channel address with a
+ *     stable (insertion) or label-blind (heap) sort, so cases on one
+ *     channel keep a random relative order, and so do the waiters a
+ *     blocked select queues on one channel. Two selects that share
  *     channels take them in the same order, so they cannot deadlock.
- *  3. Pass 1: in poll order, the first case that can proceed (a partner
- *     waiting, buffer room or data, a closed channel) is done, exactly as
- *     chan.c does it, and its index returned. Nothing ready and no
- *     blocking wanted: unlock, return -1.
- *  4. Pass 2: queue one waiter per case (on this stack), all pointing at
+ *  4. Pass 1: with everything locked the cases' states are one snapshot.
+ *     In poll order, the first case that can proceed is done, exactly as
+ *     chan.c does it (try_case), and its index returned. None, and no
+ *     blocking wanted: unlock, return -1: no case could proceed at that
+ *     instant, so taking the default is right even under races (Go's
+ *     TestNonblockSelectRace).
+ *  5. Pass 2: queue one waiter per case (on this stack), all pointing at
  *     one select_state, arm the timeout if any, and park. The channel
  *     locks are dropped by the park's unlock function once our context is
  *     saved. Exactly one party completes the select: the partner or closer
@@ -27,6 +36,12 @@
  *     Pass 3, once woken: relock the channels that may still hold our
  *     losing waiters, unlink those still queued, unlock, and report the
  *     winner (or -ETIMEDOUT).
+ *
+ * Pass 0 keeps Go's semantics: the chosen case can proceed at the instant
+ * it is done (under its lock), the order of the attempts is the same
+ * uniformly random poll order, and the default or a block is only ever
+ * decided on the locked snapshot of pass 1. A stale "not ready" hint can
+ * only make pass 0 skip a ready case that pass 1 then finds.
  *
  * What a claimer does, under the lock of the winning waiter's channel:
  * copy the value, set w->success, st->winner = w, and, if the select has
@@ -40,9 +55,9 @@
  *
  * Timeouts. The timer callback claims st.done holding no lock. It must not
  * ready the select before the select's context is saved (a goroutine
- * readied too early could be resumed from a stale context), and the
- * scheduler may run the callback on the parking goroutine's own M before
- * that. Hence the handshake on st.parkstate: the park's unlock function
+ * readied too early could be resumed from a stale context), and any M
+ * may run the callback while we are still on our way into the park.
+ * Hence the handshake on st.parkstate: the park's unlock function
  * (which runs once the context is saved) sets PARKED, the callback sets
  * TIMER_FIRED after its claim; whichever of the two comes second readies
  * the select. Both use one atomic fetch-or, so exactly one of them sees
@@ -64,7 +79,9 @@
  * waiter per select instead of per case (a partner could not tell which
  * case it completes without scanning the cases); locking all channels
  * again in pass 3 as Go does (would touch the winner's channel after the
- * partner may have freed it; Go has a GC, we do not).
+ * partner may have freed it; Go has a GC, we do not); trying every case
+ * with a trylock instead of pass 0's hints (a trylock takes the cache
+ * line exclusive even when the case is not ready).
  */
 #include <errno.h>
 #include <limits.h>
@@ -150,7 +167,7 @@ static inline void lock_all(const struct lockent *lo, uint32_t n)
     go_chan *prev = NULL;
     for (uint32_t i = 0; i < n; i++) {
         if (lo[i].c != prev)
-            rlock(&lo[i].c->lock);
+            chan_lock(lo[i].c);
         prev = lo[i].c;
     }
 }
@@ -234,11 +251,77 @@ static void select_park_unlock(void *arg)
 
 /* ---- select ---------------------------------------------------------------- */
 
-/* Pass 1 found case i ready and completed it; the locks are released. */
-static int fired_recv(go_select_case *cs, int i, bool ok)
+/* Does case cs look ready? A lock-free hint (see pass 0), read from words
+ * that are stored under the lock with relaxed atomics. */
+static inline bool looks_ready(const go_select_case *cs)
 {
-    if (cs->ok)
-        *cs->ok = ok;
+    go_chan *c = cs->chan;
+    if (__atomic_load_n(&c->closed, __ATOMIC_RELAXED))
+        return true;
+    if (cs->dir == GO_SELECT_RECV) {
+        if (c->cap == 0)
+            return __atomic_load_n(&c->sendq.head, __ATOMIC_RELAXED) != NULL;
+        return __atomic_load_n(&c->qcount, __ATOMIC_RELAXED) > 0;
+    }
+    if (__atomic_load_n(&c->recvq.head, __ATOMIC_RELAXED) != NULL)
+        return true;
+    return __atomic_load_n(&c->qcount, __ATOMIC_RELAXED) < c->cap;
+}
+
+/* What try_case() did. */
+enum tried { NOT_READY, DONE, RECV_CLOSED, SEND_CLOSED };
+
+/*
+ * Under the lock of cs->chan: do case cs if it can proceed now, as
+ * chan.c's send and receive would. *partner is set to the waiter to ready
+ * once the caller has released its locks (or NULL). SEND_CLOSED: the
+ * caller must unlock and panic. RECV_CLOSED: the caller must zero elem.
+ */
+static inline enum tried try_case(go_select_case *cs, waiter_t **partner)
+{
+    go_chan *c = cs->chan;
+    *partner = NULL;
+    if (cs->dir == GO_SELECT_RECV) {
+        waiter_t *s = c->closed ? NULL : chan_dequeue(&c->sendq);
+        if (s) {
+            chan_recv_from(c, s, cs->elem);
+            *partner = chan_complete(c, s, true);
+            return DONE;
+        }
+        if (c->qcount > 0) {
+            chan_buf_get(c, cs->elem);
+            return DONE;
+        }
+        return c->closed ? RECV_CLOSED : NOT_READY;
+    }
+    if (c->closed)
+        return SEND_CLOSED;
+    waiter_t *r = chan_dequeue(&c->recvq);
+    if (r) {
+        if (r->elem)
+            chan_copy(r->elem, cs->elem, c->elemsize);
+        *partner = chan_complete(c, r, true);
+        return DONE;
+    }
+    if (c->qcount < c->cap) {
+        chan_buf_put(c, cs->elem);
+        return DONE;
+    }
+    return NOT_READY;
+}
+
+/* Case i was done and the locks are released: ready the partner, report
+ * to the caller's ok, free our memory. The channel is not touched again
+ * (a closed receive's elem was zeroed under the lock). */
+static int fired(go_select_case *cs, int i, enum tried t, waiter_t *partner, void *heap)
+{
+    if (partner)
+        sched_ready(partner);
+    free(heap);
+    if (t == SEND_CLOSED)
+        debug_panic("send on closed channel");
+    if (cs->dir == GO_SELECT_RECV && cs->ok)
+        *cs->ok = t == DONE;
     return i;
 }
 
@@ -281,61 +364,44 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
         poll[j] = i;
         norder++;
     }
+    /* Pass 0: in poll order, a case that looks ready is tried under its
+     * own channel's lock alone. Most selects that find a case ready end
+     * here, having locked one channel instead of all of them. A case that
+     * looked ready but is not (a stale hint) just moves us on. */
+    for (uint32_t k = 0; k < norder; k++) {
+        go_select_case *cs = &cases[poll[k]];
+        if (!looks_ready(cs))
+            continue;
+        chan_lock(cs->chan);
+        waiter_t *partner;
+        enum tried t = try_case(cs, &partner);
+        if (t != NOT_READY) {
+            if (t == RECV_CLOSED && cs->elem && cs->chan->elemsize)
+                memset(cs->elem, 0, cs->chan->elemsize);
+            runlock(&cs->chan->lock);
+            return fired(cs, (int)poll[k], t, partner, heap);
+        }
+        runlock(&cs->chan->lock);
+    }
+
+    /* 2. Lock everything, in address order. 3. Pass 1: with all the
+     * channels locked, the cases' states are one snapshot: if none can
+     * proceed, none could at that instant, so we may take the default or
+     * queue on all of them without missing a partner. */
     for (uint32_t k = 0; k < norder; k++)
         lockord[k] = (struct lockent){cases[poll[k]].chan, poll[k]};
     sort_by_chan(lockord, norder);
-
-    /* 2. Lock. 3. Pass 1: look for a case that can proceed now. */
     lock_all(lockord, norder);
     for (uint32_t k = 0; k < norder; k++) {
-        int i = (int)poll[k];
-        go_select_case *cs = &cases[i];
-        go_chan *c = cs->chan;
-        if (cs->dir == GO_SELECT_RECV) {
-            waiter_t *s = c->closed ? NULL : chan_dequeue(&c->sendq);
-            if (s) {
-                chan_recv_from(c, s, cs->elem);
-                waiter_t *pw = chan_complete(c, s, true);
-                unlock_all(lockord, norder);
-                sched_ready(pw);
-                free(heap);
-                return fired_recv(cs, i, true);
-            }
-            if (c->qcount > 0) {
-                chan_buf_get(c, cs->elem);
-                unlock_all(lockord, norder);
-                free(heap);
-                return fired_recv(cs, i, true);
-            }
-            if (c->closed) {
-                unlock_all(lockord, norder);
-                if (cs->elem && c->elemsize)
-                    memset(cs->elem, 0, c->elemsize);
-                free(heap);
-                return fired_recv(cs, i, false);
-            }
-        } else {
-            if (c->closed) {
-                unlock_all(lockord, norder);
-                debug_panic("send on closed channel");
-            }
-            waiter_t *r = chan_dequeue(&c->recvq);
-            if (r) {
-                if (r->elem)
-                    chan_copy(r->elem, cs->elem, c->elemsize);
-                waiter_t *pw = chan_complete(c, r, true);
-                unlock_all(lockord, norder);
-                sched_ready(pw);
-                free(heap);
-                return i;
-            }
-            if (c->qcount < c->cap) {
-                chan_buf_put(c, cs->elem);
-                unlock_all(lockord, norder);
-                free(heap);
-                return i;
-            }
-        }
+        go_select_case *cs = &cases[poll[k]];
+        waiter_t *partner;
+        enum tried t = try_case(cs, &partner);
+        if (t == NOT_READY)
+            continue;
+        if (t == RECV_CLOSED && cs->elem && cs->chan->elemsize)
+            memset(cs->elem, 0, cs->chan->elemsize);
+        unlock_all(lockord, norder);
+        return fired(cs, (int)poll[k], t, partner, heap);
     }
     if (!block) {
         unlock_all(lockord, norder);
@@ -396,7 +462,7 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
     for (uint32_t k = 0; k < norder; k++) {
         go_chan *c = ws[k].c;
         if (c != prev && c != wc)
-            rlock(&c->lock);
+            chan_lock(c);
         prev = c;
     }
     for (uint32_t k = 0; k < norder; k++) {
@@ -422,9 +488,10 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
     if (cases[i].dir == GO_SELECT_SEND) {
         if (!success)
             debug_panic("send on closed channel");
-        return i;
+    } else if (cases[i].ok) {
+        *cases[i].ok = success;
     }
-    return fired_recv(&cases[i], i, success);
+    return i;
 }
 
 /* ---- the public entry points ------------------------------------------------ */

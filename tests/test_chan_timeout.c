@@ -18,6 +18,50 @@ void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv);
 #define MS 1000000LL
 #define US 1000LL
 
+/* Goroutines the tests wait for: a WaitGroup around each, so that waiting
+ * for them orders everything they did before whatever comes next (freeing
+ * the channels they used). go_num_goroutine() would say when they are gone
+ * but establishes no such order. */
+static go_wg all_wg = GO_WG_INIT;
+
+struct tramp {
+    go_func fn;
+    void *arg;
+    bool owned; /* arg is a heap copy for the goroutine to free */
+};
+
+static void tramp(void *p)
+{
+    struct tramp *t = p;
+    t->fn(t->arg);
+    if (t->owned)
+        free(t->arg);
+    go_wg_done(&all_wg);
+}
+
+static void spawn(go_func fn, void *arg)
+{
+    struct tramp t = {fn, arg, false};
+    go_wg_add(&all_wg, 1);
+    CHECK_EQ(go_copy(tramp, &t, sizeof t), 0);
+}
+
+/* As spawn, with a private copy of the argument block (as go_copy). */
+static void spawn_copy(go_func fn, const void *arg, size_t size)
+{
+    void *copy = malloc(size);
+    CHECK(copy);
+    memcpy(copy, arg, size);
+    struct tramp t = {fn, copy, true};
+    go_wg_add(&all_wg, 1);
+    CHECK_EQ(go_copy(tramp, &t, sizeof t), 0);
+}
+
+static void wait_all(void)
+{
+    go_wg_wait(&all_wg);
+}
+
 static void wait_queued(go_chan *c, size_t ns, size_t nr)
 {
     for (;;) {
@@ -147,7 +191,7 @@ static void test_completed_before_deadline(void)
         /* Receive: a sender arrives. */
         go_chan *c = go_chan_make(sizeof(int64_t), cap);
         struct partner p = {c, 0, 77};
-        CHECK_EQ(go(partner, &p), 0);
+        spawn(partner, &p);
         int64_t v = 0;
         bool ok = false;
         CHECK_EQ(go_chan_recv_timeout(c, &v, &ok, long_to), 0);
@@ -155,14 +199,13 @@ static void test_completed_before_deadline(void)
         CHECK(ok);
         /* Receive: close arrives (we are parked first). */
         struct partner pc = {c, 2, 0};
-        CHECK_EQ(go(partner, &pc), 0);
+        spawn(partner, &pc);
         v = 5;
         ok = true;
         CHECK_EQ(go_chan_recv_timeout(c, &v, &ok, long_to), 0);
         CHECK_EQ(v, 0);
         CHECK(!ok);
-        while (go_num_goroutine() > 0)
-            go_yield();
+        wait_all();
         go_chan_free(c);
 
         /* Send: a receiver arrives. */
@@ -171,11 +214,10 @@ static void test_completed_before_deadline(void)
         if (cap)
             go_chan_send(c, &fill);
         struct partner pr = {c, 1, 0};
-        CHECK_EQ(go(partner, &pr), 0);
+        spawn(partner, &pr);
         int64_t s = 88;
         CHECK_EQ(go_chan_send_timeout(c, &s, long_to), 0);
-        while (go_num_goroutine() > 0)
-            go_yield();
+        wait_all();
         CHECK_EQ(pr.v, cap ? 1 : 88);
         if (cap) {
             CHECK(go_chan_recv(c, &v));
@@ -352,10 +394,9 @@ static void test_threads(void)
     pthread_t th;
     CHECK_EQ(pthread_create(&th, NULL, thread_timeouts, &a), 0);
     CHECK(go_chan_recv(a.phase, NULL));
-    CHECK_EQ(go(send42, a.c), 0);
+    spawn(send42, a.c);
     pthread_join(th, NULL);
-    while (go_num_goroutine() > 0)
-        go_yield();
+    wait_all();
     no_waiters(a.c);
     go_chan_free(a.c);
     go_chan_free(a.phase);
@@ -385,7 +426,7 @@ static void test_lifetime(void)
     int n = TEST_SANITIZED ? 500 : 5000;
     for (int i = 0; i < n; i++) {
         struct lt l = {go_chan_make(sizeof(int64_t), 0), i % 2};
-        CHECK_EQ(go_copy(lt_timed, &l, sizeof l), 0);
+        spawn_copy(lt_timed, &l, sizeof l);
         if (i % 4 < 2)
             wait_queued(l.c, l.kind, 1 - l.kind);
         int64_t v = 5;
@@ -398,8 +439,7 @@ static void test_lifetime(void)
         /* The timed side may not have woken yet; it must not touch c. */
         go_chan_free(l.c);
     }
-    while (go_num_goroutine() > 0)
-        go_yield();
+    wait_all();
 }
 
 /* ---- the suite --------------------------------------------------------- */

@@ -29,6 +29,50 @@ static void wait_queued(go_chan *c, size_t ns, size_t nr)
     }
 }
 
+/* Goroutines the tests wait for: a WaitGroup around each, so that waiting
+ * for them orders everything they did before whatever comes next (freeing
+ * the channels they used). go_num_goroutine() would say when they are gone
+ * but establishes no such order. */
+static go_wg all_wg = GO_WG_INIT;
+
+struct tramp {
+    go_func fn;
+    void *arg;
+    bool owned; /* arg is a heap copy for the goroutine to free */
+};
+
+static void tramp(void *p)
+{
+    struct tramp *t = p;
+    t->fn(t->arg);
+    if (t->owned)
+        free(t->arg);
+    go_wg_done(&all_wg);
+}
+
+static void spawn(go_func fn, void *arg)
+{
+    struct tramp t = {fn, arg, false};
+    go_wg_add(&all_wg, 1);
+    CHECK_EQ(go_copy(tramp, &t, sizeof t), 0);
+}
+
+/* As spawn, with a private copy of the argument block (as go_copy). */
+static void spawn_copy(go_func fn, const void *arg, size_t size)
+{
+    void *copy = malloc(size);
+    CHECK(copy);
+    memcpy(copy, arg, size);
+    struct tramp t = {fn, copy, true};
+    go_wg_add(&all_wg, 1);
+    CHECK_EQ(go_copy(tramp, &t, sizeof t), 0);
+}
+
+static void wait_all(void)
+{
+    go_wg_wait(&all_wg);
+}
+
 static go_chan *closed_chan(size_t es)
 {
     go_chan *c = go_chan_make(es, 0);
@@ -135,13 +179,13 @@ static void test_losers_untouched(void)
             } else if (target % 2) {
                 go_chan_send(ch[target], &sa.v);
             } else {
-                CHECK_EQ(go_copy(send_one, &sa, sizeof sa), 0);
+                spawn_copy(send_one, &sa, sizeof sa);
                 wait_queued(ch[target], 1, 0);
             }
         } else if (by_close) {
-            CHECK_EQ(go(close_one, ch[target]), 0);
+            spawn(close_one, ch[target]);
         } else {
-            CHECK_EQ(go_copy(send_one, &sa, sizeof sa), 0);
+            spawn_copy(send_one, &sa, sizeof sa);
         }
         int r = go_select(sc, N + 1);
         CHECK_EQ(r, target);
@@ -165,8 +209,7 @@ static void test_losers_untouched(void)
         chan_count_waiters(sink, &s, NULL);
         CHECK_EQ(s, 0);
         /* The closer may still be returning from go_chan_close. */
-        while (by_close && go_num_goroutine() > 0)
-            go_yield();
+        wait_all();
         for (int i = 0; i < N; i++)
             go_chan_free(ch[i]);
         go_chan_free(sink);
@@ -263,7 +306,7 @@ static void test_select_fairness_go(void)
     a.c4 = go_chan_make(1, 0);
     a.out = go_chan_make(1, 0);
     a.done = go_chan_make(0, 0);
-    CHECK_EQ(go(sf_loop, &a), 0);
+    spawn(sf_loop, &a);
     int cnt1 = 0, cnt2 = 0;
     for (int i = 0; i < TRIALS; i++) {
         uint8_t b;
@@ -280,8 +323,7 @@ static void test_select_fairness_go(void)
     double e = r > 0.5 ? r - 0.5 : 0.5 - r;
     CHECK(e <= 4.891676 / (2 * 100.0));
     go_chan_close(a.done);
-    while (go_num_goroutine() > 0)
-        go_yield();
+    wait_all();
     go_chan_free(a.c1);
     go_chan_free(a.c2);
     go_chan_free(a.c3);
@@ -451,14 +493,13 @@ static void test_select6(void)
 {
     for (int round = 0; round < 100; round++) {
         struct s6 a = {go_chan_make(0, 0), go_chan_make(0, 0), go_chan_make(0, 0)};
-        CHECK_EQ(go(s6_recv_c1, &a), 0);
-        CHECK_EQ(go(s6_select, &a), 0);
-        CHECK_EQ(go(s6_send_c2, &a), 0);
+        spawn(s6_recv_c1, &a);
+        spawn(s6_select, &a);
+        spawn(s6_send_c2, &a);
         CHECK(go_chan_recv(a.c3, NULL));
         go_chan_send(a.c1, NULL);
         go_chan_send(a.c1, NULL);
-        while (go_num_goroutine() > 0)
-            go_yield();
+        wait_all();
         go_chan_free(a.c1);
         go_chan_free(a.c2);
         go_chan_free(a.c3);
@@ -487,7 +528,7 @@ static void recv3(void *arg)
 static void send_kind(int kind, go_func recv)
 {
     go_chan *c = go_chan_make(sizeof(int), 0);
-    CHECK_EQ(go(recv, c), 0);
+    spawn(recv, c);
     go_yield();
     int one = 1;
     if (kind == 1) {
@@ -501,8 +542,7 @@ static void send_kind(int kind, go_func recv)
         CHECK_EQ(go_select(sc, 2), 0);
         go_chan_free(c2);
     }
-    while (go_num_goroutine() > 0)
-        go_yield();
+    wait_all();
     go_chan_free(c);
 }
 
@@ -568,12 +608,12 @@ static void test_doubleselect(void)
     a.done = go_chan_make(0, 0);
     a.seen = calloc(DS_N, 1);
     static struct ds_mux m[4];
-    CHECK_EQ(go(ds_sender, &a), 0);
+    spawn(ds_sender, &a);
     for (int k = 0; k < 4; k++) {
         m[k] = (struct ds_mux){&a, k};
-        CHECK_EQ(go(ds_mux, &m[k]), 0);
+        spawn(ds_mux, &m[k]);
     }
-    CHECK_EQ(go(ds_closer, &a), 0);
+    spawn(ds_closer, &a);
     int v, n = 0;
     while (go_chan_recv(a.cmux, &v)) {
         CHECK(v >= 0 && v < DS_N);
@@ -582,8 +622,7 @@ static void test_doubleselect(void)
         n++;
     }
     CHECK_EQ(n, DS_N);
-    while (go_num_goroutine() > 0)
-        go_yield();
+    wait_all();
     for (int k = 0; k < 4; k++)
         go_chan_free(a.c[k]);
     go_chan_free(a.cmux);
@@ -610,13 +649,12 @@ static void test_select2(void)
 {
     struct s2 a = {go_chan_make(sizeof(int), 0), go_chan_make(sizeof(int), 0),
                    TEST_SANITIZED ? 10000 : 100000};
-    CHECK_EQ(go(s2_sender, &a), 0);
+    spawn(s2_sender, &a);
     for (int i = 0; i < a.n; i++) {
         go_select_case sc[2] = {GO_RECV(a.c, NULL, NULL), GO_RECV(a.dummy, NULL, NULL)};
         CHECK_EQ(go_select(sc, 2), 0);
     }
-    while (go_num_goroutine() > 0)
-        go_yield();
+    wait_all();
     go_chan_free(a.c);
     go_chan_free(a.dummy);
 }

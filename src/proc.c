@@ -43,7 +43,7 @@
 static rlock_t allg_lock = RLOCK_INIT;
 static g_t *allg;
 static int64_t nallg;
-static g_t *pool_tail; /* back of the global pool; under sched.gfree_lock */
+static g_t *pool_tail; /* the back chain's head (see pool_get); under sched.gfree_lock */
 static uint64_t pool_gets;       /* pool_get calls; gfree_lock, read racily */
 static uint64_t scav_seen_gets;  /* pool_gets at scav_seen_time; scavenger */
 static int64_t scav_seen_time;
@@ -144,37 +144,53 @@ static void allg_remove(g_t *g)
 
 /* ---- free lists ---------------------------------------------------------- */
 
-static void pool_put(g_t *head, g_t *tail, int n);
-
-/* Take up to max Gs from the global pool: the first is returned, the
- * rest pushed on *list (a P's or a plain thread's cache). */
-static g_t *pool_get(g_t **list, int32_t *count, int max)
+/*
+ * The global pool is a deque of chains of dead Gs: a P spills half of its
+ * free list as one chain, and a taker gets one whole chain, so neither
+ * walks the Gs under gfree_lock (a walk is one cache miss per G, on
+ * memory another core wrote last: it was a tenth of a spawn). A chain's
+ * head G carries the chain's length (runtime.h); its Gs are linked by
+ * schedlink. Hot chains are at the front, chains whose stack
+ * pages were dropped (cold) at the back.
+ */
+/* Take the front chain: its first G is returned, the rest pushed on
+ * *list (a P's or a plain thread's cache, empty). */
+static g_t *pool_get(g_t **list, int32_t *count)
 {
     if (__atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) == 0)
         return NULL;
     rlock(&sched.gfree_lock);
-    __atomic_store_n(&pool_gets, pool_gets + 1, __ATOMIC_RELAXED);
-    g_t *first = NULL;
-    for (int i = 0; i < max && sched.gfree; i++) {
-        g_t *g = sched.gfree;
-        sched.gfree = g->schedlink;
-        __atomic_store_n(&sched.ngfree, sched.ngfree - 1, __ATOMIC_RELAXED);
-        if (g->stack_released) {
-            g->stack_released = false;
-            __atomic_store_n(&pool_ncold, pool_ncold - 1, __ATOMIC_RELAXED);
-        }
-        if (!first) {
-            first = g;
-            continue;
-        }
-        g->schedlink = *list;
-        *list = g;
-        ++*count;
+    g_t *first = sched.gfree;
+    if (first) {
+        __atomic_store_n(&pool_gets, pool_gets + 1, __ATOMIC_RELAXED);
+        sched.gfree = first->chainnext;
+        if (!sched.gfree)
+            pool_tail = NULL;
+        __atomic_store_n(&sched.ngfree, sched.ngfree - first->chainlen, __ATOMIC_RELAXED);
+        if (first->chaincold)
+            __atomic_store_n(&pool_ncold, pool_ncold - first->chainlen, __ATOMIC_RELAXED);
     }
-    if (!sched.gfree)
-        pool_tail = NULL;
     runlock(&sched.gfree_lock);
+    if (first) {
+        *list = first->schedlink;
+        *count = first->chainlen - 1;
+    }
     return first;
+}
+
+/* Put a chain of n dead Gs at the front of the global pool. */
+static void pool_put(g_t *head, g_t *tail, int n)
+{
+    tail->schedlink = NULL;
+    head->chainlen = n;
+    head->chaincold = false;
+    rlock(&sched.gfree_lock);
+    head->chainnext = sched.gfree;
+    sched.gfree = head;
+    if (!pool_tail)
+        pool_tail = head;
+    __atomic_store_n(&sched.ngfree, sched.ngfree + n, __ATOMIC_RELAXED);
+    runlock(&sched.gfree_lock);
 }
 
 /*
@@ -212,9 +228,11 @@ static g_t *plain_gcache_get(void)
     if (g) {
         tl_gfree = g->schedlink;
         tl_ngfree--;
+        if (tl_gfree)
+            g_prefetch(tl_gfree); /* the next spawn's; see runq_prefetch */
         return g;
     }
-    g = pool_get(&tl_gfree, &tl_ngfree, GFREE_MAX / 2);
+    g = pool_get(&tl_gfree, &tl_ngfree);
     if (g) {
         pthread_once(&tl_key_once, tl_key_init);
         pthread_setspecific(tl_key, (void *)1);
@@ -222,17 +240,6 @@ static g_t *plain_gcache_get(void)
     return g;
 }
 
-/* Put a chain of n dead Gs at the front of the global pool. */
-static void pool_put(g_t *head, g_t *tail, int n)
-{
-    rlock(&sched.gfree_lock);
-    tail->schedlink = sched.gfree;
-    sched.gfree = head;
-    if (!pool_tail)
-        pool_tail = tail;
-    __atomic_store_n(&sched.ngfree, sched.ngfree + n, __ATOMIC_RELAXED);
-    runlock(&sched.gfree_lock);
-}
 
 /*
  * Give back the stack memory of spare Gs: called by an M that is about to
@@ -275,13 +282,20 @@ bool proc_scavenge(int64_t now)
     int n = hot - POOL_HOT;
     if (n > SCAVENGE_BATCH)
         n = SCAVENGE_BATCH;
+    /* Whole hot chains from the front. */
     rlock(&sched.gfree_lock);
-    g_t *head = sched.gfree, *tail = NULL;
+    g_t *chains = NULL, *last = NULL;
     int got = 0;
-    while (got < n && sched.gfree && !sched.gfree->stack_released) {
-        tail = sched.gfree;
-        sched.gfree = tail->schedlink;
-        got++;
+    while (got < n && sched.gfree && !sched.gfree->chaincold) {
+        g_t *c = sched.gfree;
+        sched.gfree = c->chainnext;
+        c->chainnext = NULL;
+        if (last)
+            last->chainnext = c;
+        else
+            chains = c;
+        last = c;
+        got += c->chainlen;
     }
     __atomic_store_n(&sched.ngfree, sched.ngfree - got, __ATOMIC_RELAXED);
     if (!sched.gfree)
@@ -289,17 +303,18 @@ bool proc_scavenge(int64_t now)
     runlock(&sched.gfree_lock);
     if (got == 0)
         return false;
-    tail->schedlink = NULL;
-    for (g_t *g = head; g; g = g->schedlink) {
-        stack_release(g);
-        g->stack_released = true;
+    for (g_t *c = chains; c; c = c->chainnext) {
+        for (g_t *g = c; g; g = g->schedlink)
+            stack_release(g);
+        c->chaincold = true;
     }
+    /* To the back. */
     rlock(&sched.gfree_lock);
     if (pool_tail)
-        pool_tail->schedlink = head;
+        pool_tail->chainnext = chains;
     else
-        sched.gfree = head;
-    pool_tail = tail;
+        sched.gfree = chains;
+    pool_tail = last;
     __atomic_store_n(&sched.ngfree, sched.ngfree + got, __ATOMIC_RELAXED);
     __atomic_store_n(&pool_ncold, pool_ncold + got, __ATOMIC_RELAXED);
     runlock(&sched.gfree_lock);
@@ -354,8 +369,10 @@ static g_t *galloc(m_t *m, size_t stack_size, int *err)
             g = p->gfree;
             p->gfree = g->schedlink;
             p->ngfree--;
+            if (p->gfree)
+                g_prefetch(p->gfree);
         } else {
-            g = pool_get(&p->gfree, &p->ngfree, GFREE_MAX / 2);
+            g = pool_get(&p->gfree, &p->ngfree);
         }
     }
     if (!g) {

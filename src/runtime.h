@@ -79,9 +79,18 @@ const char *wait_reason_name(enum wait_reason r);
  */
 struct g {
     ctx_t ctx;            /* saved context while not running */
-    go_func fn;           /* entry function; set at spawn */
-    void *arg;            /* its argument */
-    void *frame_top;      /* initial stack pointer (below any go_copy block) */
+    union {
+        struct {              /* while it lives */
+            go_func fn;       /* entry function; set at spawn */
+            void *arg;        /* its argument */
+            void *frame_top;  /* initial stack pointer (below any go_copy block) */
+        };
+        struct {              /* dead, heading a chain in the global pool (proc.c) */
+            g_t *chainnext;   /* next chain; under gfree_lock */
+            int32_t chainlen; /* Gs in this chain */
+            bool chaincold;   /* their stack pages were dropped */
+        };
+    };
     m_t *m;               /* M running this G; owner M only */
     g_t *schedlink;       /* run queue / free list link; queue owner */
     uint32_t status;      /* enum g_status; atomic (read by dumps) */
@@ -97,7 +106,6 @@ struct g {
     size_t slot_size;     /* whole mapping incl. guard (for unmap) */
     uint32_t guard_kind;  /* enum stack_guard (stack.h) */
     bool custom_stack;    /* not the default size: unmapped on exit */
-    bool stack_released;  /* in the pool with its pages dropped; gfree_lock */
     int64_t waitsince;    /* nanotime() when it parked, for dumps */
     g_t *allnext, *allprev; /* all-G list; under allg_lock */
     void *fiber;          /* sanitizer fiber handle (TSan), or NULL */
@@ -106,22 +114,40 @@ struct g {
     char name[G_NAME_MAX];
 };
 
+/* Prefetch what starting or resuming g touches first: its descriptor
+ * and the top of its stack (the initial or the saved frame). */
+static inline void g_prefetch(const g_t *g)
+{
+    __builtin_prefetch((const char *)g, 1);
+    __builtin_prefetch((const char *)g + CACHE_LINE, 1);
+    __builtin_prefetch((const char *)g - CACHE_LINE, 1);
+}
+
 /* ---- P ---------------------------------------------------------------- */
 
 #define RUNQ_SIZE 256 /* local run queue slots, as Go */
 #define GFREE_MAX 64  /* free Gs kept per P before spilling to global */
+
+/*
+ * A run-queue ring (sched.c): single producer (the owner writes slots and
+ * tail), many consumers (the owner and stealers advance head by CAS). Each
+ * P has one; so has each plain thread that spawns goroutines. Hot fields
+ * touched by stealers get their own cache lines so that the owner's pushes
+ * do not bounce with other Ms' reads.
+ */
+struct gring {
+    _Alignas(CACHE_LINE) uint32_t head; /* atomic; owner and stealers (CAS) */
+    _Alignas(CACHE_LINE) uint32_t tail; /* atomic store by owner only */
+    g_t *next;                          /* runnext (P rings only); atomic, CAS */
+    g_t *slots[RUNQ_SIZE];              /* atomic relaxed; see sched.c */
+};
 
 /* P states. P_SYSCALL: its M is in a blocking call (go_syscall_enter);
  * sysmon may retake it with a CAS to P_IDLE and hand it to another M. */
 enum p_status { P_IDLE, P_RUNNING, P_SYSCALL, P_DEAD };
 
 struct p {
-    /* Hot fields touched by stealers get their own cache lines so that the
-     * owner's pushes do not bounce with other Ms' reads. */
-    _Alignas(CACHE_LINE) uint32_t runqhead; /* atomic; owner and stealers (CAS) */
-    _Alignas(CACHE_LINE) uint32_t runqtail; /* atomic store by owner only */
-    g_t *runnext;                           /* atomic; owner and stealers (CAS) */
-    g_t *runq[RUNQ_SIZE];                   /* slots; see runq_* in sched.c */
+    struct gring rq; /* local run queue: runnext and the ring */
 
     _Alignas(CACHE_LINE) int32_t id;
     uint32_t status;      /* enum p_status; atomic (CAS for P_SYSCALL) */

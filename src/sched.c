@@ -181,25 +181,26 @@ static inline m_t *switch_ctx(m_t *m, g_t *from, g_t *to)
 
 _Static_assert((RUNQ_SIZE & (RUNQ_SIZE - 1)) == 0, "RUNQ_SIZE must be a power of 2");
 
-static inline g_t *slot_load(p_t *p, uint32_t i)
+static inline g_t *slot_load(struct gring *r, uint32_t i)
 {
-    return __atomic_load_n(&p->runq[i % RUNQ_SIZE], __ATOMIC_RELAXED);
+    return __atomic_load_n(&r->slots[i % RUNQ_SIZE], __ATOMIC_RELAXED);
 }
-static inline void slot_store(p_t *p, uint32_t i, g_t *g)
+static inline void slot_store(struct gring *r, uint32_t i, g_t *g)
 {
-    __atomic_store_n(&p->runq[i % RUNQ_SIZE], g, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->slots[i % RUNQ_SIZE], g, __ATOMIC_RELAXED);
 }
 
 static void globrunq_putbatch(g_t *head, g_t *tail, int32_t n);
 
-/* Local queue full: move half of it and g to the global queue. */
-static bool runqputslow(p_t *p, g_t *g, uint32_t h, uint32_t t)
+/* Ring r full (its owner calls): move half of it and g to the global
+ * queue. */
+static bool runqputslow(struct gring *r, g_t *g, uint32_t h, uint32_t t)
 {
     g_t *batch[RUNQ_SIZE / 2 + 1];
     uint32_t n = (t - h) / 2;
     for (uint32_t i = 0; i < n; i++)
-        batch[i] = slot_load(p, h + i);
-    if (!__atomic_compare_exchange_n(&p->runqhead, &h, h + n, false, __ATOMIC_RELEASE,
+        batch[i] = slot_load(r, h + i);
+    if (!__atomic_compare_exchange_n(&r->head, &h, h + n, false, __ATOMIC_RELEASE,
                                      __ATOMIC_RELAXED))
         return false;
     batch[n] = g;
@@ -216,20 +217,20 @@ static bool runqputslow(p_t *p, g_t *g, uint32_t h, uint32_t t)
 static void runqput(p_t *p, g_t *g, bool next)
 {
     if (next) {
-        g_t *old = __atomic_exchange_n(&p->runnext, g, __ATOMIC_ACQ_REL);
+        g_t *old = __atomic_exchange_n(&p->rq.next, g, __ATOMIC_ACQ_REL);
         if (!old)
             return;
         g = old;
     }
     for (;;) {
-        uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
-        uint32_t t = p->runqtail;
+        uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
+        uint32_t t = p->rq.tail;
         if (t - h < RUNQ_SIZE) {
-            slot_store(p, t, g);
-            __atomic_store_n(&p->runqtail, t + 1, __ATOMIC_RELEASE);
+            slot_store(&p->rq, t, g);
+            __atomic_store_n(&p->rq.tail, t + 1, __ATOMIC_RELEASE);
             return;
         }
-        if (runqputslow(p, g, h, t))
+        if (runqputslow(&p->rq, g, h, t))
             return;
     }
 }
@@ -237,55 +238,69 @@ static void runqput(p_t *p, g_t *g, bool next)
 /* Owner only. */
 static g_t *runqget(p_t *p)
 {
-    g_t *next = __atomic_load_n(&p->runnext, __ATOMIC_RELAXED);
-    if (next && __atomic_compare_exchange_n(&p->runnext, &next, NULL, false,
+    g_t *next = __atomic_load_n(&p->rq.next, __ATOMIC_RELAXED);
+    if (next && __atomic_compare_exchange_n(&p->rq.next, &next, NULL, false,
                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return next;
     for (;;) {
-        uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
-        uint32_t t = p->runqtail;
+        uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
+        uint32_t t = p->rq.tail;
         if (t == h)
             return NULL;
-        g_t *g = slot_load(p, h);
-        if (__atomic_compare_exchange_n(&p->runqhead, &h, h + 1, false, __ATOMIC_RELEASE,
+        g_t *g = slot_load(&p->rq, h);
+        if (__atomic_compare_exchange_n(&p->rq.head, &h, h + 1, false, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED))
             return g;
     }
 }
 
+/*
+ * Start loading the next queued G's descriptor and top of stack while the
+ * current one runs. A G spawned by another thread arrives with those
+ * lines in that thread's cache; fetching them is most of what running a
+ * short goroutine costs, and a prefetch overlaps it with useful work.
+ */
+static inline void runq_prefetch(p_t *p)
+{
+    uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_RELAXED);
+    if (h != __atomic_load_n(&p->rq.tail, __ATOMIC_RELAXED))
+        g_prefetch(slot_load(&p->rq, h));
+}
+
 static bool runq_empty(p_t *p)
 {
     for (;;) {
-        uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
-        uint32_t t = __atomic_load_n(&p->runqtail, __ATOMIC_ACQUIRE);
-        g_t *next = __atomic_load_n(&p->runnext, __ATOMIC_ACQUIRE);
-        if (t == __atomic_load_n(&p->runqtail, __ATOMIC_ACQUIRE))
+        uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
+        uint32_t t = __atomic_load_n(&p->rq.tail, __ATOMIC_ACQUIRE);
+        g_t *next = __atomic_load_n(&p->rq.next, __ATOMIC_ACQUIRE);
+        if (t == __atomic_load_n(&p->rq.tail, __ATOMIC_ACQUIRE))
             return h == t && next == NULL;
     }
 }
 
-/* Grab half of p's queue into batch starting at ring index `bh` of the
- * thief's ring. Returns how many. */
-static uint32_t runqgrab(p_t *victim, p_t *thief, uint32_t bh, bool steal_next)
+/* Grab half of ring v's queue into the thief's ring, starting at index
+ * `bh` of it. vp: the P that owns v, or NULL for a plain thread's ring
+ * (which has no runnext). Returns how many. */
+static uint32_t runqgrab(struct gring *v, p_t *vp, p_t *thief, uint32_t bh, bool steal_next)
 {
     for (;;) {
-        uint32_t h = __atomic_load_n(&victim->runqhead, __ATOMIC_ACQUIRE);
-        uint32_t t = __atomic_load_n(&victim->runqtail, __ATOMIC_ACQUIRE);
+        uint32_t h = __atomic_load_n(&v->head, __ATOMIC_ACQUIRE);
+        uint32_t t = __atomic_load_n(&v->tail, __ATOMIC_ACQUIRE);
         uint32_t n = t - h;
         n = n - n / 2;
         if (n == 0) {
-            if (steal_next) {
-                g_t *next = __atomic_load_n(&victim->runnext, __ATOMIC_ACQUIRE);
+            if (steal_next && vp) {
+                g_t *next = __atomic_load_n(&v->next, __ATOMIC_ACQUIRE);
                 if (next) {
                     /* The victim's M probably is about to run it: give it
                      * a moment, as Go does, to avoid thrashing a pair of
                      * goroutines that hand work back and forth. */
-                    if (__atomic_load_n(&victim->status, __ATOMIC_RELAXED) == P_RUNNING)
+                    if (__atomic_load_n(&vp->status, __ATOMIC_RELAXED) == P_RUNNING)
                         for (int i = 0; i < 300; i++)
                             cpu_relax();
-                    if (__atomic_compare_exchange_n(&victim->runnext, &next, NULL, false,
+                    if (__atomic_compare_exchange_n(&v->next, &next, NULL, false,
                                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-                        slot_store(thief, bh, next);
+                        slot_store(&thief->rq, bh, next);
                         return 1;
                     }
                 }
@@ -295,23 +310,25 @@ static uint32_t runqgrab(p_t *victim, p_t *thief, uint32_t bh, bool steal_next)
         if (n > RUNQ_SIZE / 2)
             continue; /* inconsistent h and t; retry */
         for (uint32_t i = 0; i < n; i++)
-            slot_store(thief, bh + i, slot_load(victim, h + i));
-        if (__atomic_compare_exchange_n(&victim->runqhead, &h, h + n, false,
+            slot_store(&thief->rq, bh + i, slot_load(v, h + i));
+        if (__atomic_compare_exchange_n(&v->head, &h, h + n, false,
                                         __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             return n;
     }
 }
 
-static g_t *runqsteal(p_t *p, p_t *victim, bool steal_next)
+/* Steal half of ring v (owned by P vp, or by a plain thread if vp is
+ * NULL) into p's ring; returns one G to run. */
+static g_t *runqsteal(p_t *p, struct gring *v, p_t *vp, bool steal_next)
 {
-    uint32_t t = p->runqtail;
-    uint32_t n = runqgrab(victim, p, t, steal_next);
+    uint32_t t = p->rq.tail;
+    uint32_t n = runqgrab(v, vp, p, t, steal_next);
     if (n == 0)
         return NULL;
     n--;
-    g_t *g = slot_load(p, t + n);
+    g_t *g = slot_load(&p->rq, t + n);
     if (n)
-        __atomic_store_n(&p->runqtail, t + n, __ATOMIC_RELEASE);
+        __atomic_store_n(&p->rq.tail, t + n, __ATOMIC_RELEASE);
     return g;
 }
 
@@ -417,6 +434,185 @@ static g_t *globrunq_get(p_t *p, int32_t max)
     if (!sched.runqhead)
         sched.runqtail = NULL;
     return g;
+}
+
+/* ---- plain threads' spawn rings ---------------------------------------- */
+
+/*
+ * A plain thread (main, typically) that spawns goroutines gets a ring of
+ * its own, the same single-producer ring a P has: a spawn is two stores,
+ * and Ms take half of the ring at a time, as they steal from a P, copying
+ * pointers. (Through the inject stack the taker had to walk every G it
+ * took, one cache miss per G on memory the spawner had just written: a
+ * third of the spawn benchmark's time.) The rings live in a static array,
+ * handed out on a thread's first spawn and given back when it exits, with
+ * anything still in them moved to the global queue. A thread that finds
+ * them all taken uses the inject stack.
+ *
+ * Ms look at the rings wherever they look at the global queue (globwork).
+ * No lost wake-up: the owner stores tail with a full fence and then reads
+ * npidle/nmspinning (sched_wakep); a spinning M decrements nmspinning and
+ * then looks at every queue again (findrunnable): one sees the other.
+ */
+#define NPLAINQ 8
+struct plainq {
+    struct gring r;
+    _Alignas(CACHE_LINE) uint32_t owned; /* atomic: a thread holds this ring */
+};
+static struct plainq plainqs[NPLAINQ];
+static int32_t nplainq; /* rings ever handed out (a high-water mark); atomic */
+static __thread struct plainq *tl_plainq; /* this thread's ring, or NULL */
+static __thread bool tl_plainq_none;      /* all were taken when we asked */
+
+static bool plainq_pending(void)
+{
+    int32_t n = __atomic_load_n(&nplainq, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < n; i++) {
+        struct gring *r = &plainqs[i].r;
+        if (__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) !=
+            __atomic_load_n(&r->tail, __ATOMIC_SEQ_CST))
+            return true;
+    }
+    return false;
+}
+
+/* Is there work outside the Ps' own queues? */
+static inline bool globwork(void)
+{
+    return __atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0 || plainq_pending();
+}
+
+/* p's local queue is empty: take half of a plain thread's ring into it. */
+static g_t *plainq_steal(p_t *p)
+{
+    int32_t n = __atomic_load_n(&nplainq, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < n; i++) {
+        struct gring *r = &plainqs[i].r;
+        if (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) ==
+            __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE))
+            continue;
+        g_t *g = runqsteal(p, r, NULL, false);
+        if (g)
+            return g;
+    }
+    return NULL;
+}
+
+/* One G from the plain threads' rings (the fairness check: p's own queue
+ * may be full). */
+static g_t *plainq_get1(void)
+{
+    int32_t n = __atomic_load_n(&nplainq, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < n; i++) {
+        struct gring *r = &plainqs[i].r;
+        uint32_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+        while (h != __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE)) {
+            g_t *g = slot_load(r, h);
+            if (__atomic_compare_exchange_n(&r->head, &h, h + 1, false, __ATOMIC_RELEASE,
+                                            __ATOMIC_ACQUIRE))
+                return g;
+        }
+    }
+    return NULL;
+}
+
+/* This plain thread's ring: taken on first use, NULL if none is free. */
+static struct plainq *plainq_mine(void)
+{
+    if (tl_plainq || tl_plainq_none)
+        return tl_plainq;
+    for (int32_t i = 0; i < NPLAINQ; i++) {
+        uint32_t z = 0;
+        if (__atomic_load_n(&plainqs[i].owned, __ATOMIC_RELAXED) != 0 ||
+            !__atomic_compare_exchange_n(&plainqs[i].owned, &z, 1, false, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+            continue;
+        int32_t hw = __atomic_load_n(&nplainq, __ATOMIC_RELAXED);
+        while (hw < i + 1 && !__atomic_compare_exchange_n(&nplainq, &hw, i + 1, true,
+                                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            ;
+        tl_plainq = &plainqs[i];
+        return tl_plainq;
+    }
+    tl_plainq_none = true;
+    return NULL;
+}
+
+/* The thread exits: what is left in its ring goes to the global queue. */
+static void plainq_release(void)
+{
+    struct plainq *q = tl_plainq;
+    if (!q)
+        return;
+    tl_plainq = NULL;
+    struct gring *r = &q->r;
+    g_t *batch[RUNQ_SIZE];
+    for (;;) {
+        uint32_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+        uint32_t t = r->tail, n = t - h;
+        if (n == 0)
+            break;
+        for (uint32_t i = 0; i < n; i++)
+            batch[i] = slot_load(r, h + i);
+        if (!__atomic_compare_exchange_n(&r->head, &h, t, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_RELAXED))
+            continue;
+        for (uint32_t i = 0; i + 1 < n; i++)
+            batch[i]->schedlink = batch[i + 1];
+        batch[n - 1]->schedlink = NULL;
+        rlock(&sched.lock);
+        globrunq_putbatch(batch[0], batch[n - 1], (int32_t)n);
+        runlock(&sched.lock);
+        sched_wakep();
+        break;
+    }
+    __atomic_store_n(&q->owned, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The ring is full: the Ms are behind. Make sure one is awake and wait
+ * for them to take some, for at most PACE_NS (back-pressure, as a
+ * goroutine that spawns in a loop gets from sharing its P with what it
+ * spawns). Returns false on timeout: the caller moves half the ring to the
+ * global queue instead (never a dependency, so it cannot deadlock).
+ */
+#define PACE_NS 50000
+static bool plainq_pace(struct gring *r)
+{
+    sched_wakep();
+    int64_t deadline = 0;
+    for (int i = 0;; i++) {
+        if (r->tail - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) < RUNQ_SIZE)
+            return true;
+        if (i < 64) {
+            cpu_relax();
+            continue;
+        }
+        int64_t now = nanotime();
+        if (deadline == 0)
+            deadline = now + PACE_NS;
+        else if (now > deadline)
+            return false;
+        sched_yield();
+    }
+}
+
+/* The owner queues g on its ring. */
+static void plainq_put(struct plainq *q, g_t *g)
+{
+    struct gring *r = &q->r;
+    for (;;) {
+        uint32_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+        uint32_t t = r->tail;
+        if (t - h < RUNQ_SIZE) {
+            slot_store(r, t, g);
+            /* seq_cst: ordered before the caller's look at npidle. */
+            __atomic_store_n(&r->tail, t + 1, __ATOMIC_SEQ_CST);
+            return;
+        }
+        if (!plainq_pace(r) && runqputslow(r, g, h, t))
+            return;
+    }
 }
 
 /* ---- idle Ps and Ms (under sched.lock) ---------------------------------- */
@@ -632,7 +828,7 @@ void sched_wakep(void)
 /* Give p away: to an M that will run its work, or to the idle list. */
 static void handoffp(p_t *p)
 {
-    if (!runq_empty(p) || __atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+    if (!runq_empty(p) || globwork()) {
         startm(p, false);
         return;
     }
@@ -644,7 +840,7 @@ static void handoffp(p_t *p)
         return;
     }
     rlock(&sched.lock);
-    if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0) {
+    if (globwork()) {
         runlock(&sched.lock);
         startm(p, false);
         return;
@@ -741,7 +937,7 @@ static void stopm(m_t *m)
             ;
         p_t *p = NULL;
         rlock(&sched.lock);
-        if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0)
+        if (globwork())
             p = pidleget();
         runlock(&sched.lock);
         if (p) {
@@ -751,7 +947,7 @@ static void stopm(m_t *m)
         m->spinning = false;
         __atomic_sub_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
         /* Work may have been queued while we counted as spinning. */
-        if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0)
+        if (globwork())
             sched_wakep();
     }
     p_t *p = m->nextp;
@@ -908,7 +1104,7 @@ static bool idle_spin(m_t *m, p_t *p)
     int64_t deadline = 0;
     int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
     for (uint32_t i = 1;; i++) {
-        if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0 || !runq_empty(p))
+        if (globwork() || !runq_empty(p))
             return true;
         p_t *v = allp[fastrand(m) % (uint32_t)n];
         if (v != p && !runq_empty(v))
@@ -949,13 +1145,16 @@ top:
     g_t *g;
     if (__atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) != 0)
         run_all_timers(nanotime());
-    if ((p->globfirst || p->schedtick % GLOBCHECK == 0) &&
-        __atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+    if (p->globfirst || p->schedtick % GLOBCHECK == 0) {
         p->globfirst = false;
-        rlock(&sched.lock);
-        g = globrunq_get(p, 1);
-        runlock(&sched.lock);
-        if (g)
+        if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+            rlock(&sched.lock);
+            g = globrunq_get(p, 1);
+            runlock(&sched.lock);
+            if (g)
+                return g;
+        }
+        if ((g = plainq_get1()) != NULL)
             return g;
     }
     if ((g = runqget(p)) != NULL)
@@ -967,6 +1166,8 @@ top:
         if (g)
             return g;
     }
+    if ((g = plainq_steal(p)) != NULL)
+        return g;
     /* Ready I/O: cheap to ask, and what a network server mostly waits on. */
     if (netpoll_active() && netpoll_waiters() > 0 && netpoll(0) > 0) {
         if ((g = runqget(p)) != NULL)
@@ -989,10 +1190,10 @@ top:
                 p_t *v = allp[(start + (uint32_t)i) % (uint32_t)n];
                 if (v == p)
                     continue;
-                if ((g = runqsteal(p, v, round == 3)) != NULL)
+                if ((g = runqsteal(p, &v->rq, v, round == 3)) != NULL)
                     return g;
             }
-            if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0)
+            if (globwork())
                 goto top;
         }
         /* Run other Ps' due timers too (Go steals timers the same way). */
@@ -1012,6 +1213,8 @@ top:
     if (m->spinning && idle_spin(m, p))
         goto top;
     /* Nothing: give up the P. */
+    if ((g = plainq_steal(p)) != NULL)
+        return g;
     rlock(&sched.lock);
     if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0) {
         g = globrunq_get(p, 0);
@@ -1030,6 +1233,10 @@ top:
             return g;
         goto top;
     }
+    if (plainq_pending()) {
+        runlock(&sched.lock);
+        goto top;
+    }
     pidleput(releasep(m));
     runlock(&sched.lock);
     if (m->spinning) {
@@ -1042,7 +1249,7 @@ top:
          * to, counting into runqsize) counts as "a queue" here too: a
          * plain thread that pushed while we still counted as spinning saw
          * nmspinning != 0 and woke nobody. */
-        bool global = __atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0;
+        bool global = globwork();
         for (int32_t i = 0; i < n || global; i++) {
             if (global || !runq_empty(allp[i])) {
                 rlock(&sched.lock);
@@ -1100,7 +1307,7 @@ static inline bool globcheck_due(p_t *p)
     if (__builtin_expect(--p->globcheck != 0, 1))
         return false;
     p->globcheck = GLOBCHECK;
-    if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0 && !plainq_pending())
         return false;
     p->globfirst = true; /* findrunnable: global queue first */
     return true;
@@ -1109,12 +1316,12 @@ static inline bool globcheck_due(p_t *p)
 /* The local-queue half of runqput, inlined on the switch path. */
 static inline bool runqput_tail_fast(p_t *p, g_t *g)
 {
-    uint32_t h = __atomic_load_n(&p->runqhead, __ATOMIC_ACQUIRE);
-    uint32_t t = p->runqtail;
+    uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
+    uint32_t t = p->rq.tail;
     if (__builtin_expect(t - h >= RUNQ_SIZE, 0))
         return false;
-    slot_store(p, t, g);
-    __atomic_store_n(&p->runqtail, t + 1, __ATOMIC_RELEASE);
+    slot_store(&p->rq, t, g);
+    __atomic_store_n(&p->rq.tail, t + 1, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -1149,7 +1356,7 @@ static inline void switch_from(m_t *m, g_t *cur, g_t *next)
  * back in runnext, where findrunnable will find it first. */
 static void defer_locked(p_t *p, g_t *next)
 {
-    g_t *old = __atomic_exchange_n(&p->runnext, next, __ATOMIC_ACQ_REL);
+    g_t *old = __atomic_exchange_n(&p->rq.next, next, __ATOMIC_ACQ_REL);
     if (old)
         runqput(p, old, false);
 }
@@ -1178,6 +1385,7 @@ static void schedule_from(m_t *m, g_t *cur)
             defer_locked(p, next);
             next = NULL;
         }
+        runq_prefetch(p);
     }
     switch_from(m, cur, next);
 }
@@ -1303,10 +1511,17 @@ void sched_newg_ready(m_t *m, g_t *g)
     if (m && m->p && m->curg) {
         runqput(m->p, g, true);
     } else {
-        if (!m)
-            sched_register_plain(); /* not an M without a P (timer callbacks) */
-        inject_push(g);
-        pace_plain_spawner();
+        struct plainq *q = NULL;
+        if (!m) { /* not an M without a P (timer callbacks) */
+            sched_register_plain();
+            q = plainq_mine();
+        }
+        if (q) {
+            plainq_put(q, g);
+        } else {
+            inject_push(g);
+            pace_plain_spawner();
+        }
     }
     if (__atomic_load_n(&sched.npidle, __ATOMIC_RELAXED))
         sched_wakep();
@@ -1330,7 +1545,7 @@ void sched_gosched(void)
                          1)) {
         g_t *next = runqget(p);
         if (!next) {
-            if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0)
+            if (!globwork())
                 return; /* nothing else to run anywhere we would look */
             /* Only the global queue has work: g0 must take it before it
              * finds us again on the local queue. */
@@ -1700,6 +1915,7 @@ static pthread_once_t plain_key_once = PTHREAD_ONCE_INIT;
 static void plain_exit(void *unused)
 {
     (void)unused;
+    plainq_release();
     __atomic_sub_fetch(&sched.nplain, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -1723,7 +1939,7 @@ static void checkdead(void)
 {
     if (sched.mcount - sched.nmidle - nlockedidle > 0)
         return; /* some M is running, or spinning */
-    if (__atomic_load_n(&sched.runqsize, __ATOMIC_SEQ_CST) > 0)
+    if (globwork())
         return;
     /* Every P must be idle too: a P handed to an M that has not woken yet
      * (startlockedm, startm) is not, and may hold a queue of runnable Gs

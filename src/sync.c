@@ -201,9 +201,9 @@ static bool can_spin(int iter)
     if (busy <= 1)
         return false;
     p_t *p = m->p;
-    return __atomic_load_n(&p->runqhead, __ATOMIC_RELAXED) ==
-               __atomic_load_n(&p->runqtail, __ATOMIC_RELAXED) &&
-           __atomic_load_n(&p->runnext, __ATOMIC_RELAXED) == NULL;
+    return __atomic_load_n(&p->rq.head, __ATOMIC_RELAXED) ==
+               __atomic_load_n(&p->rq.tail, __ATOMIC_RELAXED) &&
+           __atomic_load_n(&p->rq.next, __ATOMIC_RELAXED) == NULL;
 }
 
 static void do_spin(void)

@@ -4,7 +4,9 @@
  * exactly once), a binary tree of goroutines spawning goroutines (depth
  * 20, every node and leaf counted exactly), go_exit from deep inside a
  * call chain (nothing after it runs), go_num_goroutine counting exactly,
- * and go_id (0 on plain threads, unique, increasing for one spawner).
+ * and go_id (0 on plain threads, unique, increasing for one spawner);
+ * and 36 plain threads that spawn and exit at once (their queued
+ * goroutines must still run, exactly once).
  *
  * Nothing here asserts on time. Where a goroutine's exit is asynchronous
  * (it calls go_wg_done and only then returns), the test polls
@@ -363,6 +365,60 @@ static void test_id(void)
     printf("id: unique over %d goroutines, 0 on plain threads\n", 2 * NIDS);
 }
 
+/* ---- many plain threads spawning, then exiting at once ----------------- */
+
+/*
+ * Each plain thread that spawns gets a run-queue ring of its own while
+ * rings last (sched.c), and the rest use the shared inject stack. A thread
+ * that exits right after spawning leaves Gs in its ring, which must move
+ * to the global queue and run; its ring is then reused by a later thread.
+ * 3 waves of 12 threads (more threads than rings), each spawning
+ * PLAIN_PER goroutines that mark a slot: every slot exactly once.
+ */
+#define PLAIN_THREADS 12
+#define PLAIN_WAVES 3
+#define PLAIN_PER 3000
+static go_wg plain_wg;
+static uint8_t plain_seen[PLAIN_WAVES * PLAIN_THREADS * PLAIN_PER];
+static long plain_dups;
+
+static void plain_worker(void *arg)
+{
+    size_t i = (size_t)(uintptr_t)arg;
+    if (__atomic_exchange_n(&plain_seen[i], 1, __ATOMIC_RELAXED))
+        __atomic_add_fetch(&plain_dups, 1, __ATOMIC_RELAXED);
+    go_wg_done(&plain_wg);
+}
+
+static void *plain_spawner(void *arg)
+{
+    size_t base = (size_t)(uintptr_t)arg;
+    for (size_t i = 0; i < PLAIN_PER; i++)
+        CHECK_EQ(go(plain_worker, (void *)(uintptr_t)(base + i)), 0);
+    return NULL; /* exits with Gs possibly still queued in its ring */
+}
+
+static void test_plain_spawners(void)
+{
+    go_wg_add(&plain_wg, PLAIN_WAVES * PLAIN_THREADS * PLAIN_PER);
+    for (int w = 0; w < PLAIN_WAVES; w++) {
+        pthread_t th[PLAIN_THREADS];
+        for (int t = 0; t < PLAIN_THREADS; t++) {
+            size_t base = ((size_t)w * PLAIN_THREADS + (size_t)t) * PLAIN_PER;
+            CHECK_EQ(pthread_create(&th[t], NULL, plain_spawner, (void *)(uintptr_t)base), 0);
+        }
+        for (int t = 0; t < PLAIN_THREADS; t++)
+            CHECK_EQ(pthread_join(th[t], NULL), 0);
+    }
+    go_wg_wait(&plain_wg);
+    CHECK_EQ(plain_dups, 0);
+    for (size_t i = 0; i < sizeof plain_seen; i++)
+        CHECK_EQ(plain_seen[i], 1);
+    wait_no_goroutines();
+    printf("plain spawners: %d threads x %d goroutines, each run once\n",
+           PLAIN_WAVES * PLAIN_THREADS, PLAIN_PER);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -370,6 +426,7 @@ int main(void)
     test_id();
     test_num_goroutine();
     test_exit_deep();
+    test_plain_spawners();
     test_million(TEST_SANITIZED ? 100000 : 1000000);
     /* The full binary tree of depth 20 (2^21 - 1 goroutines) takes about
      * a second here at any GOMAXPROCS. Sanitizers make each goroutine ten

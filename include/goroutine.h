@@ -21,8 +21,13 @@
  *  - A goroutine may resume on another OS thread after any call that can
  *    block or yield. Do not hold the address of a thread-local variable
  *    (including errno's) or a pthread mutex across such a call; use
- *    go_mutex, or go_lock_thread(). errno itself is saved and restored per
- *    goroutine, so reading errno right after a libc call is always safe.
+ *    go_mutex, or go_lock_thread(). errno's value is saved and restored per
+ *    goroutine at every switch, but its address is per thread, and C
+ *    compilers may compute that address once per function (glibc declares
+ *    __errno_location() const). In a function that uses errno both before
+ *    and after a call that may block or yield, read it with go_errno()
+ *    (or in a separate function that is not inlined); otherwise the later
+ *    read may see the errno of the thread the goroutine left.
  *
  * Durations are signed 64-bit nanoseconds; zero or negative means "now".
  */
@@ -147,6 +152,14 @@ GO_API int go_num_goroutine(void);
  * reused), or 0 when called from a plain thread.
  */
 GO_API int64_t go_id(void);
+
+/*
+ * go_errno - the calling goroutine's (or thread's) errno, read through a
+ * fresh look-up of errno's address. Use it instead of `errno` after a
+ * call that may block or yield in a function that also used errno before
+ * that call (see the conventions above). Never blocks, never fails.
+ */
+GO_API int go_errno(void);
 
 /*
  * go_lock_thread - wire the calling goroutine to its current OS thread

@@ -504,6 +504,13 @@ int64_t go_id(void)
     return g ? g->id : 0;
 }
 
+/* Not inline and in the library: a call here computes errno's address
+ * afresh on whatever thread the caller now runs. */
+int go_errno(void)
+{
+    return errno;
+}
+
 int go_lock_thread(void)
 {
     sched_lockosthread();

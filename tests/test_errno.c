@@ -18,7 +18,8 @@
  * by luck of inlining). That hazard is measured separately, in code
  * written the natural way, and reported as a note: it is a limit of
  * errno in C, not of the runtime's save and restore, which the checks
- * test.
+ * test. There go_errno(), the documented way around it, must always give
+ * the goroutine's own value.
  */
 #include "test_util.h"
 
@@ -49,7 +50,7 @@ __attribute__((noinline)) static void set_errno(int v)
 #define ROUNDS (TEST_SANITIZED ? 5000 : 20000)
 
 static go_wg done_wg;
-static long mismatches, migrations, switches, stale_natural;
+static long mismatches, migrations, switches, stale_natural, go_errno_bad;
 
 static void check_errno(int want, int round, const char *where)
 {
@@ -126,6 +127,9 @@ static void natural(void *arg)
          * difference means the read above went to another thread. */
         if (seen != mine && get_errno() == mine)
             __atomic_add_fetch(&stale_natural, 1, __ATOMIC_RELAXED);
+        /* go_errno() is the documented cure: always this goroutine's. */
+        if (go_errno() != mine)
+            __atomic_add_fetch(&go_errno_bad, 1, __ATOMIC_RELAXED);
     }
     go_wg_done(&done_wg);
 }
@@ -168,6 +172,7 @@ int main(void)
     for (int i = 0; i < NG; i++)
         CHECK_EQ(go(natural, (void *)(intptr_t)i), 0);
     go_wg_wait(&done_wg);
+    CHECK_EQ(go_errno_bad, 0);
 #endif
     if (stale_natural > 0)
         printf("note: %ld times, errno read right after go_wg_wait() in the same function "

@@ -184,7 +184,9 @@ void debug_stack_overflow(g_t *g, void *addr)
         puts_(&o, ")");
     }
     puts_(&o, " stack exceeds its ");
-    putu(&o, (uint64_t)(g->stack_hi - g->stack_lo));
+    /* The size it was given (go_attr or the default): the mapping less
+     * the guard. The descriptor and any go_copy block sit in its top. */
+    putu(&o, (uint64_t)(g->slot_size - STACK_GUARD_SIZE));
     puts_(&o, "-byte limit");
     if (addr) {
         puts_(&o, " (fault at ");

@@ -149,13 +149,12 @@ static void test_overflow_reports(void)
      * guard and the descriptor take a part. */
     struct overflow_case def = {0, "deep-diver"};
     check_overflow(overflow_child, &def, 128 * 1024, 256 * 1024);
-    /* A custom size is reported as that size (less the descriptor and the
-     * argument block at the top, under a page). */
+    /* A custom size is reported as exactly that size. */
     struct overflow_case small = {64 * 1024, "small-stack"};
-    check_overflow(overflow_child, &small, 60 * 1024, 64 * 1024);
-    /* The default changed through the environment. */
+    check_overflow(overflow_child, &small, 64 * 1024, 64 * 1024);
+    /* The default changed through the environment: exactly that too. */
     struct overflow_case env = {0, "env-sized"};
-    check_overflow(env_overflow_child, &env, 124 * 1024, 128 * 1024);
+    check_overflow(env_overflow_child, &env, 128 * 1024, 128 * 1024);
 }
 
 /* ---- room: a stack holds what it was given ---------------------------------------------- */

@@ -7,11 +7,14 @@
  * queue (256 slots) and a `runnext` slot that holds the G its running G
  * most recently spawned or readied, so a producer/consumer pair ping-pongs
  * on one P without touching any queue. A global run queue under sched.lock
- * takes what does not fit and what plain threads spawn; each P checks it
- * every 61 schedule ticks so it cannot starve.
+ * takes what does not fit; each P checks it every 61 schedule ticks so it
+ * cannot starve. A plain thread (not a goroutine) that spawns gets a ring
+ * of its own, stolen from like a P's and checked with the global queue
+ * (see "plain threads' spawn rings" below).
  *
  * Finding work (findrunnable, on the M's own thread stack, "g0"): local
- * queue, global queue, then, as a *spinning* M, steal half of a random
+ * queue, global queue, plain threads' rings, then, as a *spinning* M,
+ * steal half of a random
  * victim's queue (4 rounds over all Ps, the last one also taking victims'
  * runnext). An M that finds nothing releases its P to the idle list and
  * parks on its note.

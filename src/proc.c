@@ -12,8 +12,8 @@
  *
  * The global pool is a deque: recently dead (hot) Gs are pushed at the
  * front and taken from the front; when it holds more than POOL_HOT Gs with
- * memory, an M about to go idle drops the stack pages of the excess
- * (proc_scavenge) and moves them to the back, so memory is given back
+ * memory, sysmon drops the stack pages of the excess, paced
+ * (proc_scavenge), and moves them to the back, so memory is given back
  * after a burst without slowing a steady state. Custom-size stacks are
  * unmapped on exit instead.
  *
@@ -242,14 +242,16 @@ static g_t *plain_gcache_get(void)
 
 
 /*
- * Give back the stack memory of spare Gs: called by an M that is about to
- * go idle, never on the spawn or exit path. madvise(MADV_DONTNEED) in a
+ * Give back the stack memory of spare Gs: called by sysmon, never on the
+ * spawn or exit path, and not by Ms (an M busy with a batch of madvise
+ * calls is an M late for the next runnable goroutine: a pipeline running
+ * after a million goroutines had exited slowed from ~2 to ~18 us per value
+ * while Ms released their stacks). madvise(MADV_DONTNEED) in a
  * multi-threaded process costs a TLB shoot-down on every CPU running one
- * of our threads, so it is done in idle time, SCAVENGE_BATCH at a time,
- * for the Gs beyond POOL_HOT, which then go to the back of the pool.
+ * of our threads, so sysmon paces it (sysmon.c), at most `max` Gs at a
+ * time, for the Gs beyond POOL_HOT, which then go to the back of the pool.
  * Returns true if there is more to do.
  */
-#define SCAVENGE_BATCH 256
 #define SCAVENGE_QUIET 20000000 /* ns the pool must go unused first */
 
 
@@ -262,7 +264,7 @@ int64_t proc_scavenge_due(void)
     return __atomic_load_n(&scav_seen_time, __ATOMIC_RELAXED) + SCAVENGE_QUIET;
 }
 
-bool proc_scavenge(int64_t now)
+bool proc_scavenge(int64_t now, int max)
 {
     int32_t hot = __atomic_load_n(&sched.ngfree, __ATOMIC_RELAXED) -
                   __atomic_load_n(&pool_ncold, __ATOMIC_RELAXED);
@@ -280,8 +282,8 @@ bool proc_scavenge(int64_t now)
     if (now - __atomic_load_n(&scav_seen_time, __ATOMIC_RELAXED) < SCAVENGE_QUIET)
         return false;
     int n = hot - POOL_HOT;
-    if (n > SCAVENGE_BATCH)
-        n = SCAVENGE_BATCH;
+    if (n > max)
+        n = max;
     /* Whole hot chains from the front. */
     rlock(&sched.gfree_lock);
     g_t *chains = NULL, *last = NULL;

@@ -22,9 +22,9 @@ static inline void proc_setstatus(g_t *g, enum g_status to)
 __attribute__((noreturn)) void proc_run(g_t *g);
 /* Recycle a dead G (after-switch action of its exit). */
 void proc_gfree(m_t *m, g_t *g);
-/* Release the stacks of spare Gs once the pool has gone unused for a
- * while; true if it released some. Idle Ms only. */
-bool proc_scavenge(int64_t now);
+/* Release the stacks of up to max spare Gs once the pool has gone unused
+ * for a while; true if it released some. sysmon only. */
+bool proc_scavenge(int64_t now, int max);
 /* When proc_scavenge() next wants to run (0: nothing to release). */
 int64_t proc_scavenge_due(void);
 /* Move a retiring P's caches to the global ones. */

@@ -13,12 +13,12 @@
  * queue (Go's sudog). It lives on the blocked caller's own stack for the
  * duration of the blocking call: C stacks never move, so no allocation is
  * needed. Fields are protected by the lock of the object it waits on,
- * except `wake` and `counted` (see sched_park / sched_ready).
+ * except `wake` (see plain_wait in sched.c).
  */
 struct waiter {
     g_t *g;              /* blocked goroutine, or NULL for a plain thread */
-    uint32_t wake;       /* plain thread: futex word, 1 once readied */
-    uint32_t counted;    /* plain thread: counted as blocked; sched.lock */
+    uint32_t wake;       /* plain thread: futex word, 0 waiting, 1 readied,
+                            2 counted as blocked (sched.c); atomic */
     waiter_t *next;      /* wait queue links; object lock */
     waiter_t *prev;
     void *addr;          /* sema: the semaphore address (the key) */
@@ -69,6 +69,15 @@ int sched_setmaxprocs(int n);
 
 /* Count of live goroutines (created, not exited). */
 int64_t sched_gcount(void);
+
+/* How many goroutines wait in p's local ring (runnext not counted): a
+ * snapshot, which only p's owner can rely on (stealers only shrink it).
+ * time.c stops firing timers when its caller's ring is half full. */
+static inline uint32_t sched_runq_len(p_t *p)
+{
+    uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&p->rq.tail, __ATOMIC_RELAXED) - h;
+}
 
 /* Hooks for timers and the poller (time.c, netpoll.c): true if some timer
  * or I/O wait could still wake a goroutine. Weak defaults say no. */

@@ -50,6 +50,7 @@
 
 #include "debug.h"
 #include "netpoll.h"
+#include "proc.h"
 #include "sched.h"
 
 #define SYSMON_MIN_NS 20000
@@ -203,11 +204,35 @@ static int retake(int64_t now)
     return n;
 }
 
+/*
+ * Spare stack memory goes back to the kernel from here, paced (see
+ * proc_scavenge): while goroutines run, SCAV_BUSY Gs at most every
+ * SCAV_EVERY_NS (a few percent of one CPU at most); while every P is idle,
+ * SCAV_IDLE at a time, and sysmon comes back for more within
+ * SCAV_EVERY_NS instead of sleeping long. Returns true if more is due.
+ */
+#define SCAV_EVERY_NS 1000000
+#define SCAV_BUSY 32
+#define SCAV_IDLE 256
+static bool scavenge(int64_t now)
+{
+    static int64_t last;
+    int64_t due = proc_scavenge_due();
+    if (due == 0 || now - last < SCAV_EVERY_NS)
+        return due != 0;
+    bool all_idle = __atomic_load_n(&sched.npidle, __ATOMIC_RELAXED) >=
+                    __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED);
+    if (now >= due && proc_scavenge(now, all_idle ? SCAV_IDLE : SCAV_BUSY))
+        last = now;
+    return proc_scavenge_due() != 0;
+}
+
 static void *sysmon(void *arg)
 {
     (void)arg;
     int64_t delay = SYSMON_MIN_NS;
     int idle = 0;
+    bool scav_more = false;
     for (;;) {
         if (idle == 0)
             delay = SYSMON_MIN_NS;
@@ -215,6 +240,8 @@ static void *sysmon(void *arg)
             delay *= 2;
         if (delay > SYSMON_MAX_NS)
             delay = SYSMON_MAX_NS;
+        if (scav_more && delay > SCAV_EVERY_NS)
+            delay = SCAV_EVERY_NS;
         struct timespec ts = {0, (long)delay};
         nanosleep(&ts, NULL);
         int64_t now = nanotime();
@@ -226,6 +253,7 @@ static void *sysmon(void *arg)
         }
         if (retake(now) > 0)
             busy = true;
+        scav_more = scavenge(now);
         /* Stay quick while any P is running or in a syscall. */
         if (busy || __atomic_load_n(&sched.npidle, __ATOMIC_RELAXED) <
                         __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED))

@@ -10,7 +10,9 @@
  *    (GO_STACK_MIN), 64 KiB, a size that is not a multiple of the page and
  *    8 MiB, each used almost to the end;
  *  - custom stacks are given back when their goroutines exit (the number
- *    of mappings does not grow with the number of goroutines spawned).
+ *    of mappings does not grow with the number of goroutines spawned);
+ *  - the pages of default stacks left over after a burst are given back
+ *    to the kernel (RSS falls) once the goroutines are gone.
  *
  * Under ASan the overflow reports are skipped: ASan installs its own
  * SIGSEGV handling and instruments every frame with redzones, so what
@@ -260,6 +262,74 @@ static void test_custom_released(void)
     CHECK(after < before + 150);
 }
 
+/* ---- spare stacks go back to the kernel ------------------------------------- */
+
+/*
+ * SCAV_N goroutines each dirty SCAV_TOUCH bytes of stack and wait at a
+ * gate, so SCAV_N distinct stacks are resident; then all exit. Their Gs
+ * stay pooled for reuse, but once the pool has gone unused for a while
+ * sysmon drops their stack pages (all but the descriptor's page, and all
+ * but the hottest POOL_HOT Gs'). The test waits (a bounded number of
+ * polls, never a time assertion) for RSS to fall by at least half of
+ * what the goroutines added.
+ */
+#define SCAV_TOUCH (32 * 1024)
+static go_wg scav_ready, scav_gate, scav_done;
+
+static long rss_kb(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f);
+    CHECK_EQ(fscanf(f, "%ld %ld", &size, &resident), 2);
+    fclose(f);
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+__attribute__((noinline)) static void dirty_stack(void)
+{
+    volatile char buf[SCAV_TOUCH];
+    for (size_t i = 0; i < sizeof buf; i += 512)
+        buf[i] = (char)i;
+    (void)buf[0];
+}
+
+static void scav_worker(void *arg)
+{
+    (void)arg;
+    dirty_stack();
+    go_wg_done(&scav_ready);
+    go_wg_wait(&scav_gate);
+    go_wg_done(&scav_done);
+}
+
+static void test_scavenge(void)
+{
+    const int n = TEST_SANITIZED ? 4000 : 10000;
+    long base = rss_kb();
+    go_wg_add(&scav_ready, n);
+    go_wg_add(&scav_gate, 1);
+    go_wg_add(&scav_done, n);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ(go(scav_worker, NULL), 0);
+    go_wg_wait(&scav_ready);
+    long peak = rss_kb();
+    go_wg_done(&scav_gate);
+    go_wg_wait(&scav_done);
+    long grown = peak - base, now = peak;
+    CHECK(grown > (long)n * (SCAV_TOUCH / 1024) / 2); /* they really were resident */
+    int polls = 0;
+    for (; polls < 600; polls++) { /* up to ~60 s on a very busy machine */
+        now = rss_kb();
+        if (peak - now >= grown / 2)
+            break;
+        usleep(100000);
+    }
+    printf("scavenge: %d goroutines added %ld KiB; %ld KiB given back after %d polls\n", n,
+           grown, peak - now, polls);
+    CHECK(peak - now >= grown / 2);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -273,6 +343,7 @@ int main(void)
     }
     test_room();
     test_custom_released();
+    test_scavenge();
     printf("ok\n");
     return 0;
 }

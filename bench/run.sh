@@ -61,7 +61,16 @@ workloads=(
     "mutex      mutex     2  7"
     "timers     timers    -  5"
     "parked     parked    -  5"
+    "syscall    syscall   2  5"
+    "preempt    preempt   1  5"
+    "echo       echo      -  5"
+    "http       http      -  3"
 )
+# echo and http measure servers: bench/go/netdriver starts the server (C:
+# the examples; Go: bench/go/echoserver, httpserver), runs the one client
+# (its own Go echo client, or wrk) against it and prints the RESULT line.
+# For echo in C it also measures the hand-written epoll server, the
+# ceiling. GOMAXPROCS applies to the server and the driver alike.
 
 selected() { # id program
     [ -z "${BENCH_ONLY:-}" ] && return 0
@@ -140,13 +149,14 @@ else
         fi
     fi
 
-    run_one() { # id lang binary gomaxprocs run -> appends to $raw, returns status
-        local id=$1 lang=$2 bin=$3 procs=$4 run=$5 line rc
+    run_one() { # id lang gomaxprocs run command... -> appends to $raw, returns status
+        local id=$1 lang=$2 procs=$3 run=$4 line rc
+        shift 4
         local err=$out/$id.$lang.$run.err
         if [ "$procs" = - ]; then
-            line=$(env -u GOMAXPROCS "${nice_cmd[@]}" timeout -k 5 "${BENCH_TIMEOUT:-180}" "$bin" 2>"$err")
+            line=$(env -u GOMAXPROCS "${nice_cmd[@]}" timeout -k 5 "${BENCH_TIMEOUT:-180}" "$@" 2>"$err")
         else
-            line=$(env GOMAXPROCS="$procs" "${nice_cmd[@]}" timeout -k 5 "${BENCH_TIMEOUT:-180}" "$bin" 2>"$err")
+            line=$(env GOMAXPROCS="$procs" "${nice_cmd[@]}" timeout -k 5 "${BENCH_TIMEOUT:-180}" "$@" 2>"$err")
         fi
         rc=$?
         line=$(printf '%s\n' "$line" | grep '^RESULT ' | tail -n 1)
@@ -167,8 +177,24 @@ else
         read -r id prog procs runs <<<"$w"
         selected "$id" "$prog" || continue
         runs=${BENCH_RUNS:-$runs}
-        if [ ! -x "$cbin/bench_$prog" ]; then
-            echo "run.sh: $id: not built ($cbin/bench_$prog missing)" >&2
+        cmd_c=("$cbin/bench_$prog") cmd_go=("$gobin/$prog") need=$cbin/bench_$prog
+        case $prog in
+        echo)
+            need=$build/examples/echo_server
+            cmd_c=("$gobin/netdriver" echo "$need" "$cbin/bench_echo_epoll")
+            cmd_go=("$gobin/netdriver" echo "$gobin/echoserver") ;;
+        http)
+            need=$build/examples/http_hello
+            cmd_c=("$gobin/netdriver" http "$need")
+            cmd_go=("$gobin/netdriver" http "$gobin/httpserver")
+            if ! command -v wrk >/dev/null 2>&1; then
+                echo "run.sh: $id: wrk not found (tools/deps.sh bench installs it); skipped" >&2
+                echo "$id - - NOTBUILT" >>"$raw"
+                continue
+            fi ;;
+        esac
+        if [ ! -x "$need" ]; then
+            echo "run.sh: $id: not built ($need missing)" >&2
             echo "$id - - NOTBUILT" >>"$raw"
             continue
         fi
@@ -178,8 +204,11 @@ else
         for ((r = 1; r <= runs; r++)); do
             if ((r % 2)); then order="C Go"; else order="Go C"; fi
             for lang in $order; do
-                if [ "$lang" = C ]; then bin=$cbin/bench_$prog; else bin=$gobin/$prog; fi
-                run_one "$id" "$lang" "$bin" "$procs" "$r" || failed=1
+                if [ "$lang" = C ]; then
+                    run_one "$id" "$lang" "$procs" "$r" "${cmd_c[@]}" || failed=1
+                else
+                    run_one "$id" "$lang" "$procs" "$r" "${cmd_go[@]}" || failed=1
+                fi
             done
             [ $failed = 1 ] && break
         done
@@ -196,6 +225,7 @@ fi
 # ---- medians, table, chart ---------------------------------------------------
 # Rows: label | id | key | unit | target, where target is one of
 #   ratio<=X   C/Go ratio of the medians at most X
+#   ratio>=X   C/Go ratio of the medians at least X (throughputs: higher is better)
 #   C<=X       C's median at most X (absolute)
 #   speedup>=X C's fib1/fib2 speedup at least X (the fib speedup row)
 #   -          none (reported for context)
@@ -216,7 +246,14 @@ sieve|sieve|value|ms|ratio<=0.6|chart
 mutex (2P)|mutex|value|ns/lock+unlock|ratio<=1.0|chart
 timers total|timers|value|ms|-|-
 timers overshoot|timers|overshoot_ms|ms over 100|ratio<=0.5|chart
-parked|parked|value|bytes/goroutine|C<=4300|chart'
+parked|parked|value|bytes/goroutine|C<=4300|chart
+syscall (2P)|syscall|value|ms (ideal 100)|ratio<=1.2|chart
+preempt worst (1P)|preempt|value|ms late|ratio<=2.0|chart
+preempt median (1P)|preempt|median_ms|ms late|-|-
+echo|echo|value|msgs/s|ratio>=1.3|chart
+echo: C server / epoll loop|echo|vs_epoll|fraction|-|-
+http|http|value|requests/s|ratio>=1.5|chart
+http p99|http|p99_ms|ms|ratio<=1.0|chart'
 
 plotdata=$out/bench.dat
 printf '%s\n' "$rows" | awk -F'|' -v raw="$raw" -v md="$out/results.md" -v plot="$plotdata" \
@@ -304,6 +341,9 @@ BEGIN {
     if (target ~ /^ratio<=/) {
         tshow = "C/Go <= " tt[2]; tline = tv
         if (ratio != "") met = (ratio <= tv) ? "yes" : "NO"
+    } else if (target ~ /^ratio>=/) {
+        tshow = "C/Go >= " tt[2]; tline = tv
+        if (ratio != "") met = (ratio >= tv) ? "yes" : "NO"
     } else if (target ~ /^C<=/) {
         tshow = "C <= " tt[2]
         if (gv != "" && gv > 0) tline = tv / gv

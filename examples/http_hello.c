@@ -17,6 +17,10 @@
  */
 #include <goroutine.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,6 +105,28 @@ out:
     go_close(fd);
 }
 
+/* The address ln is bound to, as "host:port" (port 0 asked for any). */
+static const char *bound_address(int ln, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getsockname(ln, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(buf, cap, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     char addr[256] = "127.0.0.1:8080";
@@ -111,7 +137,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "http_hello: listen %s: %s\n", addr, strerror(-ln));
         return 1;
     }
-    printf("http_hello listening on http://%s/\n", addr);
+    printf("http_hello listening on http://%s/\n", bound_address(ln, addr, sizeof addr));
     fflush(stdout);
     int64_t backoff = 0;
     for (;;) {

@@ -2,7 +2,8 @@
 # Make sure the tools a target needs are installed. As root, install what is
 # missing with apt-get; otherwise print the exact command and fail.
 #   tools/deps.sh build   compiler, cmake, make
-#   tools/deps.sh bench   the above plus Go (golang-go) and gnuplot
+#   tools/deps.sh bench   the above plus Go (golang-go), gnuplot and wrk (the
+#                         http benchmark's client)
 set -euo pipefail
 what=${1:-build}
 need=()
@@ -13,6 +14,7 @@ have make || need+=(make)
 if [ "$what" = bench ]; then
     have go || need+=(golang-go)
     have gnuplot || need+=(gnuplot-nox)
+    have wrk || need+=(wrk)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && have apt-get; then

@@ -439,7 +439,8 @@ GO_API go_chan *go_after(int64_t ns);
 typedef struct go_timer go_timer;
 
 /* go_timer_new - a timer that sends go_now() on its channel once, ns from
- * now (Go's time.NewTimer). NULL with errno ENOMEM on failure. */
+ * now (Go's time.NewTimer). NULL with errno ENOMEM on failure (for the
+ * timer, its channel, or a slot in the runtime's timer queues). */
 GO_API go_timer *go_timer_new(int64_t ns);
 /* go_timer_func - a timer that runs fn(arg) in its own goroutine, ns from
  * now (Go's time.AfterFunc); it has no channel. NULL with errno EINVAL (fn
@@ -452,7 +453,11 @@ GO_API go_chan *go_timer_chan(go_timer *t);
  * Timer.Stop; as in Go, a value already sent stays in the channel). */
 GO_API bool go_timer_stop(go_timer *t);
 /* go_timer_reset - make the timer fire ns from now. Returns true if it had
- * been active (Go's Timer.Reset). */
+ * been active (Go's Timer.Reset). Re-arming a timer that had fired or been
+ * stopped takes a slot in the runtime's timer queues: if memory for it
+ * runs out, returns false with errno ENOMEM and the timer stays stopped
+ * (set errno to 0 before the call to tell this from a plain false). An
+ * active timer is always reset. */
 GO_API bool go_timer_reset(go_timer *t, int64_t ns);
 /* go_timer_free - stop and free the timer and its channel. NULL is ok. */
 GO_API void go_timer_free(go_timer *t);
@@ -467,8 +472,10 @@ GO_API go_ticker *go_ticker_new(int64_t period);
 GO_API go_chan *go_ticker_chan(go_ticker *t);
 /* go_ticker_stop - stop ticking (the channel stays valid). */
 GO_API void go_ticker_stop(go_ticker *t);
-/* go_ticker_reset - stop and restart with a new period; -EINVAL if
- * period <= 0. */
+/* go_ticker_reset - stop and restart with a new period. 0, or -EINVAL if
+ * period <= 0 (nothing changes), or -ENOMEM if the ticker had been stopped
+ * and no slot in the runtime's timer queues could be had (it stays
+ * stopped). */
 GO_API int go_ticker_reset(go_ticker *t, int64_t period);
 /* go_ticker_free - stop and free the ticker and its channel. NULL is ok. */
 GO_API void go_ticker_free(go_ticker *t);

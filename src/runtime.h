@@ -123,6 +123,21 @@ static inline void g_prefetch(const g_t *g)
     __builtin_prefetch((const char *)g - CACHE_LINE, 1);
 }
 
+/* Prefetch the frames a parked g returns through when it resumes (the
+ * lines above its saved stack pointer): for a waker that readies many
+ * goroutines whose stacks have gone cold, so that their misses overlap
+ * (time.c, which readies sleepers in batches). */
+static inline void g_prefetch_resume(const g_t *g)
+{
+#ifdef GO_CONTEXT_ASM
+    const char *sp = g->ctx.sp;
+    for (int k = 0; k < 8; k++)
+        __builtin_prefetch(sp + k * CACHE_LINE, 1);
+#else
+    (void)g;
+#endif
+}
+
 /* ---- P ---------------------------------------------------------------- */
 
 #define RUNQ_SIZE 256 /* local run queue slots, as Go */
@@ -164,11 +179,17 @@ struct p {
     int32_t ngfree;
     int64_t goidcache, goidcacheend; /* batch of goroutine ids; owner only */
     /* Timers (time.c): a 4-ary min-heap under timerlock; timer0_when is
-     * the earliest deadline in it (0: empty), atomic, read without lock. */
+     * the earliest deadline in it (0: empty), atomic, read without lock.
+     * Each slot holds a copy of its timer's `when`, so sifts never touch
+     * the timers themselves (see time.c). timer0_when covers both queues. */
     rlock_t timerlock;
     int64_t timer0_when;
-    struct rtimer **timers;
+    struct timer_slot *timers;
     int32_t ntimers, timercap;
+    int32_t ntimersrun; /* popped, callback running, may go back; under timerlock */
+    /* ...and a ring of sleep timers in deadline order (time.c's "run"). */
+    struct timer_slot *trun;
+    uint32_t trun_head, trun_tail, truncap; /* under timerlock */
     int64_t ncreated;     /* goroutines created here; atomic relaxed */
     int64_t nexited;      /* goroutines that exited here; atomic relaxed */
 };

@@ -85,8 +85,10 @@ bool sched_timers_pending(void);
 
 /* Build g's initial context so that it starts in proc_run(g). */
 void sched_prepare_g(g_t *g);
-/* Create g's sanitizer fiber if the build has one. */
+/* Create g's sanitizer fiber if the build has one; free it (on another
+ * fiber) before g's memory goes back to the system. */
 void sched_fiber_init_g(g_t *g);
+void sched_fiber_free_g(g_t *g);
 
 /* sysmon: retake p from a long syscall (true if it did). */
 bool sched_retake_syscall(p_t *p, int64_t now);

@@ -180,6 +180,9 @@ void stack_free_custom(g_t *g)
 #if defined(GO_HAVE_VALGRIND_H)
     /* The stack id is not kept; valgrind tolerates a stale registration. */
 #endif
+    /* TSan's fiber state (its own mapping, and a trace per fiber) lives
+     * as long as the G; default-size Gs are cached with theirs. */
+    sched_fiber_free_g(g);
     munmap(base, g->slot_size);
 }
 

@@ -2,17 +2,29 @@
  * time.c - runtime timers (Go's runtime/time.go) and the public time API
  * built on them: go_now, go_sleep, go_after, go_timer_*, go_ticker_*.
  *
- * Heaps. Each P owns a 4-ary min-heap of rtimer_t pointers ordered by
- * `when`, under p->timerlock (Go's layout: a 4-ary heap is shallower than
- * a binary one, and its four children share a cache line or two, so a
- * sift costs fewer misses). p->timer0_when mirrors the root's `when` (0 for
- * an empty heap), stored under the lock and read with one atomic load by
- * the scheduler, which asks "is anything due?" at every switch. A timer is
- * armed on the arming M's P, or, from a plain thread or an M without a P,
- * on a P chosen round-robin: any P will do, since any M may run any P's
- * timers (timers_run), which is how a P whose M is busy still gets its
- * timers run by idle and spinning Ms. When a timer becomes the root of its
- * heap, sched_timer_armed() makes sure some M wakes up for it.
+ * Queues. Each P owns a 4-ary min-heap of timers ordered by `when`, under
+ * p->timerlock (Go's layout: a 4-ary heap is shallower than a binary one,
+ * and its four children share a cache line or two, so a sift costs fewer
+ * misses); each slot holds the timer's address and a copy of its `when`,
+ * so that sifts never touch the timers. Sleeps, which nobody can stop
+ * (TIMER_NOSTOP), mostly skip the heap: they arrive in deadline order and
+ * queue in O(1) on a sorted ring, the run (see below). p->timer0_when is
+ * the earliest `when` of both (0 for none), stored under the lock and read
+ * with one atomic load by the scheduler, which asks "is anything due?" at
+ * every switch. A timer is armed on the arming M's P, or, from a plain
+ * thread or an M without a P, on a P chosen round-robin among the
+ * GOMAXPROCS live ones: any P will do, since any M may run any P's timers
+ * (timers_run), which is how a P whose M is busy still gets its timers run
+ * by idle and spinning Ms. When a timer becomes its P's earliest,
+ * sched_timer_armed() makes sure some M wakes up for it.
+ *
+ * Firing. The M that runs a P's due timers readies their goroutines onto
+ * its own P (the one whose run queue it is about to take work from), in
+ * batches whose cache misses overlap (fire_nostop), and fires only as
+ * many as fill that P's ring to half (at least one): the rest wait in
+ * deadline order rather than overflow to the global queue. A P retired by a GOMAXPROCS
+ * shrink hands its timers to P 0 (timers_adopt), and so does a periodic
+ * timer that finds its P retired when it is put back (timers_run).
  *
  * The state machine of one timer (t->state, atomic; see `legal` below):
  *
@@ -64,12 +76,22 @@
  * periodic timers before the callback: see above. One global heap: every
  * arm and every fire would contend on one lock.
  *
- * Timers are not run from the middle of a park (see timers_run): a callback
- * could need the lock the parking goroutine still holds.
+ * Timers are not run from the middle of a park: a callback could need the
+ * lock the parking goroutine still holds (sched.c runs them after the
+ * park's unlock function instead).
  *
- * Sleep: a goroutine parks with a timer that readies it, armed by the park's
- * unlock function (after its context is saved, so the callback cannot
- * ready it too early). A plain thread sleeps in clock_nanosleep on an
+ * Out of memory. Growing a heap is the only allocation. Arming an idle
+ * timer reserves its slot first, so it can fail without changing anything
+ * (timer_arm returns -ENOMEM, which go_timer_* and go_ticker_* report);
+ * a popped timer keeps its slot reserved until its callback is done, so
+ * putting a periodic timer back can never fail. Callers that cannot
+ * report the failure (sleep, deadlines) use timer_start, for which it is
+ * fatal.
+ *
+ * Sleep: a goroutine parks with a TIMER_NOSTOP timer that readies it,
+ * armed by the park's unlock function (after its context is saved, so the
+ * callback cannot ready it too early); the runner disarms it before the
+ * callback, so the woken goroutine returns without a timer_stop(). A plain thread sleeps in clock_nanosleep on an
  * absolute deadline instead: it needs no M to wake it, so its sleep is
  * exact even when every M is busy running goroutines that do not yield,
  * it costs no thread wake-ups, and a sleeping plain thread rightly counts
@@ -165,99 +187,236 @@ __attribute__((noinline)) static void set_running_here(rtimer_t *t)
 
 /* ---- the 4-ary heap (under p->timerlock) ---------------------------------- */
 
-static inline void heap_put(p_t *p, int32_t i, rtimer_t *t)
+/*
+ * A slot holds the timer's address and a copy of its `when`. The sifts
+ * compare the copies, so they read only the slot array, never the timers
+ * themselves: those are scattered (most live in the stack frames of parked
+ * goroutines, one page each), and comparing through the pointers cost a
+ * cache and TLB miss per child visited, four per level, which made popping
+ * the root of a 100,000-timer heap the largest cost of waking a sleeper.
+ *
+ * A sift also records each moved timer's new position in t->idx, which
+ * stop and reset need to find it. That is a store to a cold line per level
+ * too, so a TIMER_NOSTOP timer, which is never stopped while armed, is
+ * marked in the low bit of its slot (timers are at least 8-byte aligned)
+ * and its idx is never written.
+ */
+struct timer_slot {
+    int64_t when;  /* == t->when while t is in this heap */
+    uintptr_t tv;  /* the timer's address | SLOT_UNTRACKED */
+};
+#define SLOT_UNTRACKED ((uintptr_t)1)
+
+static inline rtimer_t *slot_timer(struct timer_slot x)
 {
-    p->timers[i] = t;
-    t->idx = i;
+    return (rtimer_t *)(x.tv & ~SLOT_UNTRACKED);
 }
 
-static void sift_up(p_t *p, int32_t i)
+static inline void heap_put(p_t *p, int32_t i, struct timer_slot x)
 {
-    rtimer_t *t = p->timers[i];
-    int64_t when = t->when;
+    p->timers[i] = x;
+    if (!(x.tv & SLOT_UNTRACKED))
+        slot_timer(x)->idx = i;
+}
+
+/* Both sifts return the final index of the slot they moved. */
+static int32_t sift_up(p_t *p, int32_t i)
+{
+    struct timer_slot x = p->timers[i];
     while (i > 0) {
         int32_t parent = (i - 1) / 4;
-        if (p->timers[parent]->when <= when)
+        if (p->timers[parent].when <= x.when)
             break;
         heap_put(p, i, p->timers[parent]);
         i = parent;
     }
-    heap_put(p, i, t);
+    heap_put(p, i, x);
+    return i;
 }
 
-static void sift_down(p_t *p, int32_t i)
+static int32_t sift_down(p_t *p, int32_t i)
 {
     int32_t n = p->ntimers;
-    rtimer_t *t = p->timers[i];
-    int64_t when = t->when;
+    struct timer_slot x = p->timers[i];
     for (;;) {
         int32_t c = 4 * i + 1;
         if (c >= n)
             break;
         int32_t best = c;
+        int64_t bw = p->timers[c].when;
         int32_t end = c + 4 < n ? c + 4 : n;
-        for (int32_t k = c + 1; k < end; k++)
-            if (p->timers[k]->when < p->timers[best]->when)
+        for (int32_t k = c + 1; k < end; k++) {
+            if (p->timers[k].when < bw) {
                 best = k;
-        if (p->timers[best]->when >= when)
+                bw = p->timers[k].when;
+            }
+        }
+        if (bw >= x.when)
             break;
         heap_put(p, i, p->timers[best]);
         i = best;
     }
-    heap_put(p, i, t);
+    heap_put(p, i, x);
+    return i;
 }
 
-/* Publish the root's when (0: empty) for lock-free readers. */
+/* ---- the sleep run (under p->timerlock) ------------------------------------ */
+
+/*
+ * Sleeps of one duration are armed in deadline order: each one's `when` is
+ * "now + d" with a later now. So a TIMER_NOSTOP timer whose `when` is no
+ * earlier than that of the last one queued goes to the tail of a per-P
+ * ring, the run, instead of the heap: arming and firing it are O(1) and
+ * touch the ring's two ends, where a heap sifts through eight levels of an
+ * array too big for the cache once 100,000 goroutines sleep. Nothing is
+ * ever removed from the middle of the run, since nobody stops such a
+ * timer. A timer that would break the order goes to the heap; firing
+ * merges the two by `when`, so timers still fire in deadline order.
+ */
+static inline uint32_t run_len(p_t *p)
+{
+    return p->trun_tail - p->trun_head;
+}
+
+static inline struct timer_slot *run_at(p_t *p, uint32_t i)
+{
+    return &p->trun[i & (p->truncap - 1)];
+}
+
+/* Append x if that keeps the run sorted and memory allows; else false. */
+static bool run_push(p_t *p, struct timer_slot x)
+{
+    uint32_t n = run_len(p);
+    if (n > 0 && x.when < run_at(p, p->trun_tail - 1)->when)
+        return false;
+    if (n == p->truncap) {
+        uint32_t cap = p->truncap ? p->truncap * 2 : 64;
+        struct timer_slot *nr = cap <= (1u << 28) ? malloc(cap * sizeof *nr) : NULL;
+        if (!nr)
+            return false; /* the heap has room reserved for it */
+        for (uint32_t i = 0; i < n; i++)
+            nr[i] = *run_at(p, p->trun_head + i);
+        free(p->trun);
+        p->trun = nr;
+        p->truncap = cap;
+        p->trun_head = 0;
+        p->trun_tail = n;
+    }
+    *run_at(p, p->trun_tail++) = x;
+    return true;
+}
+
+/* ---- both queues (under p->timerlock) --------------------------------------- */
+
+/* Publish p's earliest when (0: none) for lock-free readers. */
 static inline void publish(p_t *p)
 {
-    int64_t w = p->ntimers ? p->timers[0]->when : 0;
+    int64_t w = p->ntimers ? p->timers[0].when : 0;
+    if (run_len(p) > 0) {
+        int64_t r = run_at(p, p->trun_head)->when;
+        if (w == 0 || r < w)
+            w = r;
+    }
     __atomic_store_n(&p->timer0_when, w, __ATOMIC_RELEASE);
 }
 
-/* Insert t; returns true if it became the root. An allocation failure is
- * fatal: timer_start() cannot fail by contract, and the heap needs one
- * pointer per timer, so only a process already out of memory gets here. */
-static bool heap_add(p_t *p, rtimer_t *t)
+/*
+ * Make room for n more timers in the heap (which can take any timer, so
+ * this is enough whichever queue they go to); false if memory ran out
+ * (nothing changed). Room is also kept for the timers p's runners have
+ * popped and may put back (a periodic timer, or one its callback reset):
+ * p->ntimersrun of them, so that putting one back can never fail.
+ */
+static bool heap_reserve(p_t *p, int32_t n)
 {
-    if (p->ntimers == p->timercap) {
-        int32_t cap = p->timercap ? p->timercap * 2 : 64;
-        rtimer_t **nt = realloc(p->timers, (size_t)cap * sizeof *nt);
-        if (!nt)
-            RT_THROW("out of memory growing a timer heap");
-        p->timers = nt;
-        p->timercap = cap;
-    }
-    int32_t i = p->ntimers++;
-    heap_put(p, i, t);
-    sift_up(p, i);
-    publish(p);
-    return t->idx == 0;
+    int64_t need = (int64_t)p->ntimers + p->ntimersrun + n;
+    if (need <= p->timercap)
+        return true;
+    int64_t cap = p->timercap ? p->timercap : 64;
+    while (cap < need)
+        cap *= 2;
+    if (cap > INT32_MAX)
+        return false;
+    struct timer_slot *nt = realloc(p->timers, (size_t)cap * sizeof *nt);
+    if (!nt)
+        return false;
+    p->timers = nt;
+    p->timercap = (int32_t)cap;
+    return true;
 }
 
-static void heap_del(p_t *p, rtimer_t *t)
+/* Queue slot x (room reserved): on the run if it can go there, else in
+ * the heap. Does not publish. */
+static void queue_slot(p_t *p, struct timer_slot x)
 {
-    int32_t i = t->idx;
-    RT_ASSERT(i >= 0 && i < p->ntimers && p->timers[i] == t);
+    if ((x.tv & SLOT_UNTRACKED) && run_push(p, x))
+        return;
+    RT_ASSERT(p->ntimers < p->timercap);
+    int32_t i = p->ntimers++;
+    heap_put(p, i, x);
+    sift_up(p, i);
+}
+
+/* Queue t (t->when set, room reserved); returns true if it is now p's
+ * earliest timer. */
+static bool queue_add(p_t *p, rtimer_t *t)
+{
+    int64_t old = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
+    uintptr_t tv = (uintptr_t)t | ((t->flags & TIMER_NOSTOP) ? SLOT_UNTRACKED : 0);
+    queue_slot(p, (struct timer_slot){t->when, tv});
+    publish(p);
+    return old == 0 || t->when < old;
+}
+
+enum { DUE_NONE, DUE_HEAP, DUE_RUN };
+
+/* Which queue holds p's earliest timer, if that is due by now. */
+static inline int due(p_t *p, int64_t now)
+{
+    int64_t h = p->ntimers ? p->timers[0].when : INT64_MAX;
+    if (run_len(p) > 0) {
+        int64_t r = run_at(p, p->trun_head)->when;
+        if (r <= h)
+            return r <= now ? DUE_RUN : DUE_NONE;
+    }
+    return h <= now ? DUE_HEAP : DUE_NONE;
+}
+
+/* Remove slot i; returns the timer it held. */
+static rtimer_t *heap_remove(p_t *p, int32_t i)
+{
+    rtimer_t *t = slot_timer(p->timers[i]);
     int32_t last = --p->ntimers;
     if (i != last) {
         /* Move the last timer into the hole; it may belong above or below. */
-        rtimer_t *x = p->timers[last];
-        heap_put(p, i, x);
-        sift_up(p, i);
-        sift_down(p, x->idx);
+        heap_put(p, i, p->timers[last]);
+        if (sift_up(p, i) == i)
+            sift_down(p, i);
     }
-    p->timers[last] = NULL;
-    t->idx = -1;
+    p->timers[last] = (struct timer_slot){0, 0};
     publish(p);
+    return t;
 }
 
-/* t's when changed in place; returns true if it is now the root. */
+/* Remove a tracked timer from wherever it is. */
+static void heap_del(p_t *p, rtimer_t *t)
+{
+    int32_t i = t->idx;
+    RT_ASSERT(i >= 0 && i < p->ntimers && slot_timer(p->timers[i]) == t);
+    heap_remove(p, i);
+    t->idx = -1;
+}
+
+/* A tracked timer's when changed in place; returns true if it is now p's
+ * earliest timer. */
 static bool heap_fix(p_t *p, rtimer_t *t)
 {
-    sift_up(p, t->idx);
-    sift_down(p, t->idx);
+    int32_t i = t->idx;
+    p->timers[i].when = t->when;
+    if (sift_up(p, i) == i)
+        sift_down(p, i);
     publish(p);
-    return t->idx == 0;
+    return __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) == t->when;
 }
 
 /* ---- choosing, locking ------------------------------------------------------ */
@@ -282,6 +441,21 @@ static p_t *choose_p(void)
         n = 1;
     uint32_t i = __atomic_fetch_add(&rr, 1, __ATOMIC_RELAXED) % n;
     return __atomic_load_n(&allp[i], __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Is p one of the GOMAXPROCS Ps? A P above GOMAXPROCS is retired (or about
+ * to be), and only idle and spinning Ms, which scan every P, would run its
+ * timers: a busy M looks only at its own P's. Asked under p's heap lock
+ * after putting a timer there: a shrink stores gomaxprocs under sched.lock
+ * before any retirement moves the P's timers away (retirep, or
+ * sched_setmaxprocs for an idle P, both under that heap lock after taking
+ * sched.lock), so either that move comes after ours and takes our timer
+ * along, or we see the new gomaxprocs here and move it ourselves.
+ */
+static inline bool p_live(p_t *p)
+{
+    return p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_ACQUIRE);
 }
 
 /* Lock the heap t belongs to and return it, or return NULL having seen t
@@ -314,47 +488,66 @@ static void wait_not_running(rtimer_t *t)
     }
 }
 
-/* Arm an IDLE timer. Returns false if it was not IDLE any more (someone
- * else armed it first): the caller re-examines it. */
-static bool arm_idle(rtimer_t *t, int64_t when, int64_t period)
+/* Arm an IDLE timer. Returns 1 if armed, 0 if it was not IDLE any more
+ * (someone else armed it first: the caller re-examines it), -ENOMEM if
+ * the heap could not grow (t is left IDLE). */
+static int arm_idle(rtimer_t *t, int64_t when, int64_t period)
 {
     p_t *p = choose_p();
     rlock(&p->timerlock);
+    if (__builtin_expect(!p_live(p), 0)) {
+        /* A plain thread's round-robin pick raced with a shrink, or our M
+         * is about to retire its P: use P 0, which is always live. */
+        runlock(&p->timerlock);
+        p = allp[0];
+        rlock(&p->timerlock);
+    }
+    if (!heap_reserve(p, 1)) {
+        runlock(&p->timerlock);
+        return -ENOMEM;
+    }
     uint32_t idle = T_IDLE;
     if (!__atomic_compare_exchange_n(&t->state, &idle, T_ARMED, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED)) {
         runlock(&p->timerlock);
-        return false;
+        return 0;
     }
     __atomic_store_n(&t->p, p, __ATOMIC_RELEASE);
     t->when = when;
     if (period >= 0)
         t->period = period;
-    bool root = heap_add(p, t);
+    bool root = queue_add(p, t);
     runlock(&p->timerlock);
     /* t may be stopped and freed from here on: use only locals. */
     if (root)
         sched_timer_armed(when);
-    return true;
+    return 1;
 }
 
 /*
  * The one modifier. arm false: stop. arm true: stop and re-arm at `when`
  * (with `period` if >= 0) as one step. wait: for a callback running on
- * another M. Returns true if the timer was armed (would have fired).
+ * another M. Returns 1 if the timer was armed (would have fired), else 0;
+ * -ENOMEM if it was idle, had to be armed, and its heap could not grow
+ * (it stays idle).
  */
-static bool modify(rtimer_t *t, bool arm, int64_t when, int64_t period, bool wait)
+static int modify(rtimer_t *t, bool arm, int64_t when, int64_t period, bool wait)
 {
     when = clamp_when(when);
     for (;;) {
         p_t *p = lock_timer(t);
         if (!p) {
-            if (!arm || arm_idle(t, when, period))
-                return false;
+            if (!arm)
+                return 0;
+            int r = arm_idle(t, when, period);
+            if (r != 0)
+                return r < 0 ? r : 0;
             continue;
         }
         uint32_t s = __atomic_load_n(&t->state, __ATOMIC_RELAXED);
         if (s == T_ARMED) {
+            if (t->flags & TIMER_NOSTOP)
+                RT_THROW("stop or reset of an armed TIMER_NOSTOP timer");
             bool root = false;
             if (arm) {
                 t->when = when;
@@ -369,13 +562,14 @@ static bool modify(rtimer_t *t, bool arm, int64_t when, int64_t period, bool wai
             runlock(&p->timerlock);
             if (root)
                 sched_timer_armed(when);
-            return true;
+            return 1;
         }
         RT_ASSERT(is_running(s));
         /* Would the running callback be followed by another firing? */
         bool active = s == T_RUNNING_RESET || (s == T_RUNNING && t->period > 0);
         if (running_here() == t) {
-            /* Our own callback: record the wish, the runner acts on it. */
+            /* Our own callback: record the wish, the runner acts on it
+             * (putting t back needs no memory: see heap_reserve). */
             if (arm) {
                 t->when = when;
                 if (period >= 0)
@@ -405,22 +599,31 @@ static bool modify(rtimer_t *t, bool arm, int64_t when, int64_t period, bool wai
 
 void timer_start(rtimer_t *t, int64_t when)
 {
-    (void)modify(t, true, when, -1, true);
+    if (modify(t, true, when, -1, true) < 0)
+        RT_THROW("out of memory growing a timer heap");
 }
 
 bool timer_stop(rtimer_t *t)
 {
-    return modify(t, false, 0, -1, true);
+    return modify(t, false, 0, -1, true) > 0;
 }
 
 bool timer_try_stop(rtimer_t *t)
 {
-    return modify(t, false, 0, -1, false);
+    return modify(t, false, 0, -1, false) > 0;
 }
 
 bool timer_reset(rtimer_t *t, int64_t when)
 {
-    return modify(t, true, when, -1, true);
+    int r = modify(t, true, when, -1, true);
+    if (r < 0)
+        RT_THROW("out of memory growing a timer heap");
+    return r > 0;
+}
+
+int timer_arm(rtimer_t *t, int64_t when, int64_t period)
+{
+    return modify(t, true, when, period, true);
 }
 
 /* ---- running (any M, for any P) ----------------------------------------------- */
@@ -436,39 +639,93 @@ static int64_t next_tick(int64_t when, int64_t period, int64_t now)
     return next;
 }
 
+/*
+ * Fire the due TIMER_NOSTOP timers at the front of p's queues, up to a
+ * batch of them (and at most max); returns how many. Called and returns
+ * with p's heap lock held. Nobody else
+ * touches such a timer while it is armed, so it is disarmed here, before
+ * its callback, under the lock: the runner never touches it again, and
+ * the owner (a sleeping goroutine) needs no handshake with it once
+ * readied. A batch lets the cache misses of its timers, each on its own
+ * goroutine's stack, and of their callbacks' arguments overlap instead of
+ * following one another: taking them from the queues reads only the
+ * queues, and each timer is prefetched as it leaves, well before it is
+ * read.
+ */
+#define FIRE_BATCH 32
+
+static int fire_nostop(p_t *p, int64_t now, int max)
+{
+    rtimer_t *ts[FIRE_BATCH];
+    void (*fns[FIRE_BATCH])(rtimer_t *, void *, int64_t);
+    void *args[FIRE_BATCH];
+    int n = 0;
+    if (max > FIRE_BATCH)
+        max = FIRE_BATCH;
+    for (int d; n < max && (d = due(p, now)) != DUE_NONE;) {
+        rtimer_t *t;
+        if (d == DUE_RUN)
+            t = slot_timer(*run_at(p, p->trun_head++));
+        else if (p->timers[0].tv & SLOT_UNTRACKED)
+            t = heap_remove(p, 0);
+        else
+            break; /* a stoppable timer: timers_run's own path */
+        __builtin_prefetch(t, 1);
+        ts[n++] = t;
+    }
+    publish(p);
+    for (int i = 0; i < n; i++) {
+        rtimer_t *t = ts[i];
+        fns[i] = t->fn;
+        args[i] = t->arg;
+        __builtin_prefetch(args[i], 1);
+        __atomic_store_n(&t->p, NULL, __ATOMIC_RELAXED);
+        set_state(t, T_IDLE);
+    }
+    runlock(&p->timerlock);
+    for (int i = 0; i < n; i++)
+        fns[i](ts[i], args[i], now);
+    rlock(&p->timerlock);
+    return n;
+}
+
 int64_t timers_run(p_t *p, int64_t now)
 {
+    /* Callers never run us half-way through a park (whose lock a callback
+     * might need): schedule_from() skips the timers then, and after_switch()
+     * runs them once the park's unlock function has run. */
+    int64_t armed_root = 0; /* earliest re-armed timer that became root */
     /*
-     * Not while the calling goroutine is half-way through a park: its
-     * park's unlock function has not run yet, so it still holds the lock
-     * of whatever it parks on (a channel, a sema bucket), and a callback
-     * that takes that lock (go_after's send, a context's close of its done
-     * channel) would wait forever for this very thread. The timers run at
-     * the next switch that is not a park, in findrunnable, or on an idle
-     * M. This is a stopgap: sched.c's schedule_from() calls us before the
-     * park's after-switch action; running due timers right after that
-     * action instead would make this check dead code and remove the delay
-     * it causes when every switch on a P is a park and no M is idle.
+     * How many to fire. The goroutines the callbacks ready queue on the
+     * caller's P: fire only as many as fill its ring to half, leaving the
+     * rest in the queues (in deadline order) rather than overflowing the
+     * ring to the global queue, where taking each G back costs a walk over
+     * its cold descriptor; the goroutines readied so far would run first
+     * either way. The caller fires more at its next switch, or when it
+     * looks for work, and other Ms may meanwhile. At least one per call,
+     * so that a P whose ring stays full (goroutines yielding in a loop)
+     * still runs its timers, one per switch. An M without a P readies
+     * onto the global queue anyway, so it fires them all.
      */
     m_t *m = sched_getm();
-    if (m && m->curg && __atomic_load_n(&m->after, __ATOMIC_RELAXED) == AFTER_PARK) {
-        /* Hand them to an idle M if there is one (lock order allows it:
-         * sched.lock comes after the parker's object lock). */
-        int64_t first = __atomic_load_n(&p->timer0_when, __ATOMIC_ACQUIRE);
-        if (first != 0 && first <= now)
-            sched_timer_armed(first);
-        return first;
+    p_t *runq = m ? m->p : NULL;
+    int budget = INT_MAX;
+    if (runq) {
+        int32_t room = RUNQ_SIZE / 2 - (int32_t)sched_runq_len(runq);
+        budget = room > 1 ? room : 1;
     }
-
-    int64_t armed_root = 0; /* earliest re-armed timer that became root */
     rlock(&p->timerlock);
-    while (p->ntimers > 0) {
-        rtimer_t *t = p->timers[0];
+    for (int d; budget > 0 && (d = due(p, now)) != DUE_NONE;) {
+        if (d == DUE_RUN || (p->timers[0].tv & SLOT_UNTRACKED)) {
+            budget -= fire_nostop(p, now, budget);
+            continue;
+        }
+        budget--;
+        rtimer_t *t = heap_remove(p, 0);
+        t->idx = -1;
         int64_t when = t->when;
-        if (when > now)
-            break;
-        heap_del(p, t);
         set_state(t, T_RUNNING);
+        p->ntimersrun++; /* its slot stays reserved: see heap_reserve */
         runlock(&p->timerlock);
 
         set_running_here(t);
@@ -477,6 +734,7 @@ int64_t timers_run(p_t *p, int64_t now)
 
         /* Nobody else changes t->p of a RUNNING timer: it is still p. */
         rlock(&p->timerlock);
+        p->ntimersrun--;
         uint32_t s = __atomic_load_n(&t->state, __ATOMIC_RELAXED);
         int64_t next = 0;
         if (s == T_RUNNING_RESET)
@@ -486,17 +744,25 @@ int64_t timers_run(p_t *p, int64_t now)
         if (next) {
             t->when = next;
             set_state(t, T_ARMED);
-            if (heap_add(p, t) && (armed_root == 0 || next < armed_root))
+            if (queue_add(p, t) && (armed_root == 0 || next < armed_root))
                 armed_root = next;
         } else {
             __atomic_store_n(&t->p, NULL, __ATOMIC_RELAXED);
             set_state(t, T_IDLE); /* the owner may free t from here on */
         }
     }
-    int64_t first = p->ntimers ? p->timers[0]->when : 0;
+    /* A periodic timer re-armed here after GOMAXPROCS retired p, or timers
+     * left in a P that went idle before it was retired: move them to a
+     * live P, where a busy M will see them. */
+    bool orphaned = (p->ntimers > 0 || run_len(p) > 0) && !p_live(p);
+    int64_t first = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
     runlock(&p->timerlock);
-    if (armed_root)
+    if (orphaned) {
+        timers_adopt(allp[0], p);
+        first = __atomic_load_n(&p->timer0_when, __ATOMIC_ACQUIRE);
+    } else if (armed_root) {
         sched_timer_armed(armed_root);
+    }
     return first;
 }
 
@@ -530,21 +796,34 @@ void timers_adopt(p_t *to, p_t *from)
     p_t *a = to < from ? to : from, *b = to < from ? from : to;
     rlock(&a->timerlock);
     rlock(&b->timerlock);
-    int64_t old_root = to->ntimers ? to->timers[0]->when : 0;
-    for (int32_t i = 0; i < from->ntimers; i++) {
-        rtimer_t *t = from->timers[i];
-        from->timers[i] = NULL;
-        __atomic_store_n(&t->p, to, __ATOMIC_RELEASE);
-        heap_add(to, t);
+    int64_t old_root = __atomic_load_n(&to->timer0_when, __ATOMIC_RELAXED);
+    int64_t root = old_root;
+    int32_t nrun = (int32_t)run_len(from);
+    /* Out of memory: the timers stay where they are. They still fire, as
+     * idle and spinning Ms scan every P, only perhaps late while every M
+     * is busy; the next timers_run() on `from` tries again. */
+    if ((from->ntimers > 0 || nrun > 0) && heap_reserve(to, from->ntimers + nrun)) {
+        for (int32_t i = 0; i < from->ntimers; i++) {
+            struct timer_slot x = from->timers[i];
+            from->timers[i] = (struct timer_slot){0, 0};
+            __atomic_store_n(&slot_timer(x)->p, to, __ATOMIC_RELEASE);
+            queue_slot(to, x);
+        }
+        from->ntimers = 0;
+        while (run_len(from) > 0) {
+            struct timer_slot x = *run_at(from, from->trun_head++);
+            __atomic_store_n(&slot_timer(x)->p, to, __ATOMIC_RELEASE);
+            queue_slot(to, x);
+        }
+        publish(from);
+        publish(to);
+        root = __atomic_load_n(&to->timer0_when, __ATOMIC_RELAXED);
     }
-    from->ntimers = 0;
-    publish(from);
-    int64_t root = to->ntimers ? to->timers[0]->when : 0;
     runlock(&b->timerlock);
     runlock(&a->timerlock);
     /* RUNNING timers of `from` are in no heap and keep t->p == from: a
-     * periodic one is re-armed there after its callback, where idle and
-     * spinning Ms still find it (they scan every P ever created). */
+     * periodic one is put back there after its callback (its slot is
+     * reserved there), and timers_run() then moves it here. */
     if (root != 0 && root != old_root)
         sched_timer_armed(root);
 }
@@ -563,16 +842,21 @@ int64_t go_now(void)
 }
 
 struct sleeper {
-    waiter_t w;
     rtimer_t t;
+    waiter_t w;
     int64_t when;
 };
 
+/* A TIMER_NOSTOP callback: the timer is disarmed already, and the
+ * goroutine may run (and return from go_sleep) as soon as it is ready. */
 static void sleep_fire(rtimer_t *t, void *arg, int64_t now)
 {
     (void)t;
     (void)now;
-    sched_ready(arg);
+    g_t *g = arg;
+    /* It runs soon, from this P's queue: start loading its frames. */
+    g_prefetch_resume(g);
+    sched_goready(g);
 }
 
 /* The park's unlock function: the goroutine's context is saved, so the
@@ -580,7 +864,9 @@ static void sleep_fire(rtimer_t *t, void *arg, int64_t now)
 static void sleep_arm(void *arg)
 {
     struct sleeper *s = arg;
-    timer_start(&s->t, s->when);
+    /* Idle, and nobody else knows of it: no need to look it up first. */
+    if (arm_idle(&s->t, s->when, -1) <= 0)
+        RT_THROW("out of memory growing a timer heap");
 }
 
 static void sleep_thread(int64_t deadline)
@@ -609,15 +895,16 @@ void go_sleep(int64_t ns)
         sleep_thread(deadline);
         return;
     }
-    struct sleeper s = {0};
-    s.w.g = g;
-    s.t.fn = sleep_fire;
-    s.t.arg = &s.w;
+    /* Only the timer can wake us, and nobody else knows of it, so it is
+     * never stopped while armed: TIMER_NOSTOP, which the heaps handle
+     * more cheaply and which needs no timer_stop() after the wake-up (its
+     * runner disarmed it before readying us). The callback readies g
+     * itself, so the waiter is only the park's formality. */
+    struct sleeper s;
+    s.t = (rtimer_t){.fn = sleep_fire, .arg = g, .flags = TIMER_NOSTOP};
+    s.w.g = g; /* the rest of the waiter is unused when a goroutine parks */
     s.when = deadline;
     sched_park(&s.w, sleep_arm, &s, WAIT_SLEEP);
-    /* Readied by the callback, which may still be returning on another M
-     * and will touch s.t once more: wait for it before s goes away. */
-    timer_stop(&s.t);
 }
 
 /* ---- go_after, go_timer ------------------------------------------------------------ */
@@ -661,7 +948,11 @@ go_chan *go_after(int64_t ns)
     a->t.fn = send_time;
     a->t.arg = c;
     chan_set_free_hook(c, after_free_hook, a);
-    timer_start(&a->t, deadline_after(ns));
+    if (timer_arm(&a->t, deadline_after(ns), -1) < 0) {
+        go_chan_free(c); /* its hook frees a */
+        errno = ENOMEM;
+        return NULL;
+    }
     return c;
 }
 
@@ -710,12 +1001,21 @@ static go_timer *timer_alloc(go_func fn, void *arg)
     return gt;
 }
 
+/* Arm a new go_timer, or free it and fail with ENOMEM. */
+static go_timer *timer_arm_new(go_timer *gt, int64_t ns)
+{
+    if (gt && timer_arm(&gt->t, deadline_after(ns), -1) < 0) {
+        go_chan_free(gt->c);
+        free(gt);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return gt;
+}
+
 go_timer *go_timer_new(int64_t ns)
 {
-    go_timer *gt = timer_alloc(NULL, NULL);
-    if (gt)
-        timer_start(&gt->t, deadline_after(ns));
-    return gt;
+    return timer_arm_new(timer_alloc(NULL, NULL), ns);
 }
 
 go_timer *go_timer_func(int64_t ns, go_func fn, void *arg)
@@ -724,10 +1024,7 @@ go_timer *go_timer_func(int64_t ns, go_func fn, void *arg)
         errno = EINVAL;
         return NULL;
     }
-    go_timer *gt = timer_alloc(fn, arg);
-    if (gt)
-        timer_start(&gt->t, deadline_after(ns));
-    return gt;
+    return timer_arm_new(timer_alloc(fn, arg), ns);
 }
 
 go_chan *go_timer_chan(go_timer *t)
@@ -742,7 +1039,14 @@ bool go_timer_stop(go_timer *t)
 
 bool go_timer_reset(go_timer *t, int64_t ns)
 {
-    return t ? timer_reset(&t->t, deadline_after(ns)) : false;
+    if (!t)
+        return false;
+    int r = timer_arm(&t->t, deadline_after(ns), -1);
+    if (r < 0) {
+        errno = ENOMEM; /* not re-armed; it was not active either */
+        return false;
+    }
+    return r > 0;
 }
 
 void go_timer_free(go_timer *t)
@@ -778,7 +1082,12 @@ go_ticker *go_ticker_new(int64_t period)
     tk->t.fn = send_time;
     tk->t.arg = c;
     /* period is set by the arming itself, under the heap lock. */
-    (void)modify(&tk->t, true, deadline_after(period), period, true);
+    if (timer_arm(&tk->t, deadline_after(period), period) < 0) {
+        go_chan_free(c);
+        free(tk);
+        errno = ENOMEM;
+        return NULL;
+    }
     return tk;
 }
 
@@ -797,8 +1106,7 @@ int go_ticker_reset(go_ticker *t, int64_t period)
 {
     if (!t || period <= 0)
         return -EINVAL;
-    (void)modify(&t->t, true, deadline_after(period), period, true);
-    return 0;
+    return timer_arm(&t->t, deadline_after(period), period) < 0 ? -ENOMEM : 0;
 }
 
 void go_ticker_free(go_ticker *t)

@@ -50,7 +50,10 @@ __attribute__((noinline)) static void set_errno(int v)
 #define ROUNDS (TEST_SANITIZED ? 5000 : 20000)
 
 static go_wg done_wg;
-static long mismatches, migrations, switches, stale_natural, go_errno_bad;
+static long mismatches, migrations, switches, stale_natural;
+#ifndef GO_TEST_TSAN
+static long go_errno_bad; /* natural() only: see main() */
+#endif
 
 static void check_errno(int want, int round, const char *where)
 {

@@ -2,7 +2,8 @@
  * test_time.c - the public time API: go_now, go_sleep (goroutines and
  * plain threads), go_after (including freed before it fires), go_timer_*
  * (Go's Stop/Reset return values, go_timer_func), go_ticker_* (ticks,
- * dropped ticks for a slow receiver, stop, reset).
+ * dropped ticks for a slow receiver, stop, reset), and sleepers among
+ * goroutines that keep every run queue full.
  *
  * The only assertion about time is "never early": whatever a timer
  * delivers, and whenever a sleep returns, go_now() is at or past the
@@ -327,9 +328,56 @@ static void test_ticker(void)
     }
 }
 
+/* ---- sleeping among goroutines that only yield --------------------------- */
+
+/* More goroutines than a run-queue ring holds keep every P's ring over
+ * half full, where a P fires its due timers only a few at a time: they
+ * must still fire, and never early. */
+enum { NYIELD = 600 };
+static int yield_stop;
+static go_wg ywg;
+
+static void yielder(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&yield_stop, __ATOMIC_ACQUIRE))
+        go_yield();
+    go_wg_done(&ywg);
+}
+
+static void sleepy(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20; i++) {
+        int64_t start = go_now();
+        go_sleep(100 * US);
+        CHECK(go_now() - start >= 100 * US);
+    }
+    __atomic_store_n(&yield_stop, 1, __ATOMIC_RELEASE);
+    go_wg_done(&ywg);
+}
+
+static void spawn_yielders(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NYIELD; i++)
+        CHECK_EQ(go(yielder, NULL), 0);
+    CHECK_EQ(go(sleepy, NULL), 0);
+    go_wg_done(&ywg);
+}
+
+static void test_sleep_among_yielders(void)
+{
+    go_wg_add(&ywg, NYIELD + 2);
+    /* Spawned from a goroutine, so they queue on the Ps' own rings. */
+    CHECK_EQ(go(spawn_yielders, NULL), 0);
+    go_wg_wait(&ywg);
+}
+
 int main(void)
 {
     test_now();
+    test_sleep_among_yielders();
     test_sleep_goroutines();
     test_sleep_threads();
     test_after_never_early();

@@ -1,6 +1,8 @@
 /*
  * test_time_rtimer.c - white-box tests of the runtime timers (src/time.h):
- * heap order (on a private P that only this test runs), stop waiting for
+ * heap order (on a private P that only this test runs), the sorted run of
+ * sleep timers merged with the heap, a periodic timer leaving a P that
+ * GOMAXPROCS retired, stop waiting for
  * a callback running on another M, a callback stopping and resetting its
  * own timer, stop racing with a periodic timer's callback, and a stress
  * test of the accounting invariant
@@ -71,7 +73,7 @@ static void test_heap_order(void)
     p_t *fake = aligned_alloc(CACHE_LINE, psize);
     CHECK(fake != NULL);
     memset(fake, 0, sizeof *fake);
-    fake->id = 999;
+    fake->id = 0; /* below GOMAXPROCS: timers_run() moves a retired P's timers away */
     int32_t np = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
     for (int32_t i = 0; i < np; i++)
         timers_adopt(fake, allp[i]);
@@ -119,6 +121,109 @@ static void test_heap_order(void)
     }
     free(fake->timers);
     free(fake);
+}
+
+/* ---- TIMER_NOSTOP timers: the sorted run and the heap, merged ------------- */
+
+enum { NN = 3000 };
+static rtimer_t nt[NN];
+static int64_t nfired_when[NN];
+static int nnfired;
+
+static void record_nostop(rtimer_t *t, void *arg, int64_t now)
+{
+    (void)arg;
+    /* A TIMER_NOSTOP one is disarmed before the callback; its `when` is
+     * still there. */
+    CHECK(now >= t->when);
+    CHECK((t->p == NULL) == ((t->flags & TIMER_NOSTOP) != 0));
+    nfired_when[nnfired++] = t->when;
+}
+
+static void test_nostop_order(void)
+{
+    /* Mostly ascending deadlines (they queue on the sorted run), with one
+     * in four out of order (those go to the heap), and stoppable timers
+     * in between: firing must merge all of them by `when`. */
+    int64_t base = go_now() + HOUR, w = base;
+    for (int i = 0; i < NN; i++) {
+        nt[i].fn = record_nostop;
+        if (i % 5 != 4)
+            nt[i].flags = TIMER_NOSTOP;
+        w += (int64_t)(rnd() % 1000);
+        timer_start(&nt[i], rnd() % 4 == 0 ? base + (int64_t)(rnd() % 3000000) : w);
+    }
+    size_t psize = (sizeof(p_t) + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1);
+    p_t *fake = aligned_alloc(CACHE_LINE, psize);
+    CHECK(fake != NULL);
+    memset(fake, 0, sizeof *fake);
+    fake->id = 0; /* below GOMAXPROCS, see test_heap_order */
+    int32_t np = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < np; i++)
+        timers_adopt(fake, allp[i]);
+    CHECK_EQ(fake->ntimers + (int32_t)(fake->trun_tail - fake->trun_head), NN);
+    int64_t cut = base;
+    while (__atomic_load_n(&fake->timer0_when, __ATOMIC_ACQUIRE) != 0) {
+        cut += 20000;
+        int before = nnfired;
+        int64_t next = timers_run(fake, cut);
+        for (int k = before; k < nnfired; k++) {
+            CHECK(nfired_when[k] <= cut);
+            if (k > 0)
+                CHECK(nfired_when[k] >= nfired_when[k - 1]);
+        }
+        CHECK(next == 0 || next > cut);
+    }
+    CHECK_EQ(nnfired, NN);
+    for (int i = 0; i < NN; i++)
+        CHECK(!timer_stop(&nt[i]));
+    free(fake->timers);
+    free(fake->trun);
+    free(fake);
+}
+
+/* ---- a periodic timer put back on a P that GOMAXPROCS retired ------------- */
+
+static int retire_started, retire_release, retire_ticks;
+
+static void retire_cb(rtimer_t *t, void *arg, int64_t now)
+{
+    (void)t;
+    (void)arg;
+    (void)now;
+    if (__atomic_add_fetch(&retire_ticks, 1, __ATOMIC_ACQ_REL) == 1) {
+        /* Hold the first tick until GOMAXPROCS has shrunk under us. */
+        __atomic_store_n(&retire_started, 1, __ATOMIC_RELEASE);
+        while (!__atomic_load_n(&retire_release, __ATOMIC_ACQUIRE))
+            ;
+    }
+}
+
+static void test_retired_periodic(void)
+{
+    int old = go_maxprocs(4);
+    rtimer_t t = {0};
+    t.fn = retire_cb;
+    t.period = 200 * US;
+    /* Park it, before it fires, on P 3, which the shrink will retire. */
+    timer_start(&t, go_now() + 5 * MS);
+    p_t *p = __atomic_load_n(&t.p, __ATOMIC_ACQUIRE);
+    CHECK(p != NULL);
+    timers_adopt(allp[3], p);
+    CHECK(__atomic_load_n(&t.p, __ATOMIC_ACQUIRE) == allp[3]);
+    /* Its first callback runs, out of P 3's heap; shrink meanwhile. */
+    wait_until(&retire_started, 1);
+    go_maxprocs(2);
+    __atomic_store_n(&retire_release, 1, __ATOMIC_RELEASE);
+    /* It is put back on P 3 and must move on to a live P and keep
+     * ticking there, whatever the Ms are doing. */
+    wait_until(&retire_ticks, 5);
+    p = __atomic_load_n(&t.p, __ATOMIC_ACQUIRE);
+    CHECK(p == NULL || p->id < 2);
+    CHECK(timer_stop(&t));
+    CHECK_EQ(__atomic_load_n(&allp[3]->timer0_when, __ATOMIC_ACQUIRE), 0);
+    CHECK_EQ(__atomic_load_n(&allp[2]->timer0_when, __ATOMIC_ACQUIRE), 0);
+    go_maxprocs(old);
 }
 
 /* ---- stop waits for a running callback -------------------------------------- */
@@ -329,6 +434,8 @@ static void test_stress(void)
 int main(void)
 {
     test_heap_order();
+    test_nostop_order();
+    test_retired_periodic();
     test_stop_waits();
     test_self();
     test_periodic_stop();

@@ -4,6 +4,7 @@
 #   tools/deps.sh build   compiler, cmake, make
 #   tools/deps.sh bench   the above plus Go (golang-go), gnuplot and wrk (the
 #                         http benchmark's client)
+#   tools/deps.sh tsan    the build tools plus clang with its TSan runtime
 set -euo pipefail
 what=${1:-build}
 need=()
@@ -11,18 +12,37 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have cc || need+=(gcc)
 have cmake || need+=(cmake)
 have make || need+=(make)
+[ "$what" = tsan ] && ! have clang && need+=(clang)
 if [ "$what" = bench ]; then
     have go || need+=(golang-go)
     have gnuplot || need+=(gnuplot-nox)
     have wrk || need+=(wrk)
 fi
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" = 0 ] && have apt-get; then
-    echo "deps: installing ${need[*]}" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-else
-    echo "deps: missing ${need[*]}; install with:" >&2
-    echo "  sudo apt-get install -y ${need[*]}" >&2
-    exit 1
+install() {
+    if [ "$(id -u)" = 0 ] && have apt-get; then
+        echo "deps: installing $*" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        echo "deps: missing $*; install with:" >&2
+        echo "  sudo apt-get install -y $*" >&2
+        exit 1
+    fi
+}
+[ ${#need[@]} -eq 0 ] || install "${need[@]}"
+# Debian ships clang's sanitizer runtimes in libclang-rt-N-dev, which clang
+# only recommends: check that a TSan program links.
+tsan_links() {
+    local out
+    out=$(mktemp)
+    printf 'int main(void) { return 0; }\n' |
+        clang -fsanitize=thread -x c - -o "$out" >/dev/null 2>&1
+    local st=$?
+    rm -f "$out"
+    return $st
+}
+if [ "$what" = tsan ] && ! tsan_links; then
+    install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+    tsan_links || { echo "deps: clang cannot link -fsanitize=thread programs" >&2; exit 1; }
 fi
+exit 0

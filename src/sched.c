@@ -1196,6 +1196,12 @@ top:
     }
     if ((g = runqget(p)) != NULL)
         return g;
+    /* Plain threads' rings before the global queue: preempted Gs go to
+     * the global queue, and a spinner preempted there must not keep
+     * coming back ahead of what a plain thread spawned. (The global queue
+     * gets its turn first every GLOBCHECK schedules, above.) */
+    if ((g = plainq_steal(p)) != NULL)
+        return g;
     if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
         rlock(&sched.lock);
         g = globrunq_get(p, 0);
@@ -1203,8 +1209,6 @@ top:
         if (g)
             return g;
     }
-    if ((g = plainq_steal(p)) != NULL)
-        return g;
     /* Ready I/O: cheap to ask, and what a network server mostly waits on. */
     if (netpoll_active() && netpoll_waiters() > 0 && netpoll(0) > 0) {
         if ((g = runqget(p)) != NULL)
@@ -1770,15 +1774,36 @@ bool sched_retake_syscall(p_t *p, int64_t now)
 
 /* ---- preemption requests -------------------------------------------------- */
 
+/*
+ * Preempted: the G goes to the back of the *global* queue, as in Go
+ * (gopreempt_m), not to its P's local queue as a go_yield() does. A G
+ * readied from outside the P (by a timer fired on an M without a P, say)
+ * waits in the global queue, which a P busy with local work looks at only
+ * every 61 schedules: with two spinners taking turns on the local queue
+ * every 10 ms, a ticker's goroutine waited ~600 ms. Preempted Gs queue
+ * behind it instead, in arrival order.
+ */
+void sched_gopreempt(void)
+{
+    m_t *m = sched_getm_fast();
+    g_t *g = m ? m->curg : NULL;
+    if (!g)
+        return;
+    __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
+    proc_setstatus(g, G_RUNNABLE);
+    m->after_g = g;
+    m->after = AFTER_GLOBQ_PUT;
+    __atomic_store_n(&m->curg, NULL, __ATOMIC_RELEASE);
+    switch_from(m, g, NULL);
+}
+
 /* A cooperative preemption point: yield if sysmon asked us to. */
 void sched_preempt_check(void)
 {
     m_t *m = sched_getm_fast();
     g_t *g = m ? m->curg : NULL;
-    if (g && __atomic_load_n(&g->preempt, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
-        sched_gosched();
-    }
+    if (g && __atomic_load_n(&g->preempt, __ATOMIC_RELAXED))
+        sched_gopreempt();
 }
 
 /* ---- GOMAXPROCS ---------------------------------------------------------- */

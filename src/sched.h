@@ -94,6 +94,8 @@ void sched_fiber_free_g(g_t *g);
 bool sched_retake_syscall(p_t *p, int64_t now);
 /* A cooperative preemption point. */
 void sched_preempt_check(void);
+/* Preempted (sysmon's request or SIGURG): to the global queue's back. */
+void sched_gopreempt(void);
 
 /* Note that the calling plain thread uses the runtime (deadlock
  * detection counts it as running until it blocks or exits). */

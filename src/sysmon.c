@@ -114,11 +114,11 @@ static bool safe_pc(uintptr_t pc)
 void go_preempt_trampoline(void);
 
 /* Called by the trampoline on the goroutine's own stack, all registers
- * saved: an ordinary yield. */
+ * saved: a preemption (sched_gopreempt). */
 void go_preempt_yield(void) __attribute__((visibility("hidden")));
 void go_preempt_yield(void)
 {
-    sched_gosched();
+    sched_gopreempt();
 }
 
 static void on_sigurg(int sig, siginfo_t *si, void *ucv)

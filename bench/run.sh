@@ -217,8 +217,9 @@ else
     done
     elapsed_all=$(($(date +%s) - start_all))
     load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+    full_run=$([ -z "${BENCH_ONLY:-}" ] && echo 1)
     printf 'elapsed_all=%q\nload_start=%q\nload_end=%q\nfull_run=%q\nnice_cmd=(%s)\nBENCH_NICE=%q\n' \
-        "$elapsed_all" "$load_start" "$load_end" "$([ -z "${BENCH_ONLY:-}" ] && echo 1)" \
+        "$elapsed_all" "$load_start" "$load_end" "$full_run" \
         "${nice_cmd[*]:-}" "${BENCH_NICE:-}" >"$info"
 fi
 

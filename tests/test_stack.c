@@ -20,10 +20,10 @@
  * count grows however well we behave): there the custom stacks are
  * checked by address space (VmSize), which a leaked stack or a leaked TSan
  * fiber (~770 KiB of address space each) would inflate. Both keep shadow
- * memory for a dirtied stack (TSan twice its size, ASan more than its
- * size) that our madvise does not drop, so RSS falls by less than half:
- * there the scavenger is checked with mincore() over the very pages the
- * goroutines dirtied.
+ * memory per stack that our madvise does not drop (TSan twice what was
+ * dirtied; ASan an eighth of the whole stack, written when a goroutine
+ * starts on it), so RSS falls by less than half: there the scavenger is
+ * checked with mincore() over the very pages the goroutines dirtied.
  *
  * Under ASan the overflow reports are skipped: ASan installs its own
  * SIGSEGV handling and instruments every frame with redzones, so what

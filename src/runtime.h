@@ -131,7 +131,9 @@ static inline void g_prefetch_resume(const g_t *g)
 {
 #ifdef GO_CONTEXT_ASM
     const char *sp = g->ctx.sp;
-    for (int k = 0; k < 8; k++)
+    /* From below sp, where its after-switch work will push frames (a
+     * sleeper re-arming its timer), up through the saved context. */
+    for (int k = -4; k < 8; k++)
         __builtin_prefetch(sp + k * CACHE_LINE, 1);
 #else
     (void)g;
@@ -170,6 +172,9 @@ struct p {
     /* sysmon's last look at this P (sysmon only). */
     uint32_t sm_schedtick, sm_syscalltick;
     int64_t sm_schedwhen, sm_syscallwhen;
+    /* The timer-duty M's last look (sched.c, timers_stuck); atomic relaxed. */
+    uint32_t td_schedtick;
+    int64_t td_when;
     m_t *m;               /* M holding this P; owner */
     p_t *link;            /* idle list link; under sched.lock */
     uint32_t schedtick;   /* incremented per scheduled G; owner only */
@@ -240,7 +245,11 @@ struct m {
 
 struct sched {
     rlock_t lock;
-    /* Global run queue: FIFO of Gs linked by schedlink; under lock. */
+    /* Global run queue (sched.c): a FIFO of chunks of G pointers, then,
+     * only if a chunk could not be allocated, Gs linked by schedlink;
+     * under lock. */
+    struct gqchunk *gqhead, *gqtail, *gqspare;
+    int32_t ngqspare;
     g_t *runqhead, *runqtail;
     int32_t runqsize;     /* under lock; read racily (atomic) as a hint */
     p_t *pidle;           /* idle Ps; under lock */

@@ -207,7 +207,7 @@ static inline void slot_store(struct gring *r, uint32_t i, g_t *g)
     __atomic_store_n(&r->slots[i % RUNQ_SIZE], g, __ATOMIC_RELAXED);
 }
 
-static void globrunq_putbatch(g_t *head, g_t *tail, int32_t n);
+static void globrunq_putbatch(g_t *const *gs, int32_t n);
 
 /* Ring r full (its owner calls): move half of it and g to the global
  * queue. */
@@ -221,11 +221,8 @@ static bool runqputslow(struct gring *r, g_t *g, uint32_t h, uint32_t t)
                                      __ATOMIC_RELAXED))
         return false;
     batch[n] = g;
-    for (uint32_t i = 0; i < n; i++)
-        batch[i]->schedlink = batch[i + 1];
-    g->schedlink = NULL;
     rlock(&sched.lock);
-    globrunq_putbatch(batch[0], g, (int32_t)n + 1);
+    globrunq_putbatch(batch, (int32_t)n + 1);
     runlock(&sched.lock);
     return true;
 }
@@ -355,23 +352,106 @@ static g_t *runqsteal(p_t *p, struct gring *v, p_t *vp, bool steal_next)
  * sched.runqsize counts everything in the global queue *and* in the inject
  * stack below, so every "is there global work?" check is one load. It is
  * changed with atomic RMWs since inject_push() does so without the lock.
+ *
+ * The queue holds G pointers in chunks, not Gs linked through schedlink
+ * (Go's layout): a P that takes a batch of 128 copies pointers instead of
+ * walking 128 cold descriptors one dependent miss after another, and a
+ * ring that overflows hands its half over the same way. Waking 100,000
+ * goroutines from one WaitGroup overflows one P's ring ~800 times. If a
+ * chunk cannot be allocated, Gs are linked through schedlink after the
+ * chunks (and keep going there until that list drains, so the queue stays
+ * FIFO): running out of memory never loses a G.
  */
-static int32_t globrunq_len; /* Gs actually linked in the list; sched.lock */
+#define GQ_CHUNK 254 /* a chunk is 2 KiB */
+#define GQ_SPARE 8   /* empty chunks kept for reuse */
 
-static void globrunq_link(g_t *head, g_t *tail, int32_t n)
+struct gqchunk {
+    struct gqchunk *next;
+    uint32_t head, tail; /* gs[head..tail) are queued */
+    g_t *gs[GQ_CHUNK];
+};
+
+static int32_t globrunq_len; /* Gs actually queued (chunks and list); sched.lock */
+
+static struct gqchunk *gq_newchunk(void)
 {
-    globrunq_len += n;
-    tail->schedlink = NULL;
-    if (sched.runqtail)
-        sched.runqtail->schedlink = head;
-    else
-        sched.runqhead = head;
-    sched.runqtail = tail;
+    struct gqchunk *c = sched.gqspare;
+    if (c) {
+        sched.gqspare = c->next;
+        sched.ngqspare--;
+    } else if ((c = malloc(sizeof *c)) == NULL) {
+        return NULL;
+    }
+    c->next = NULL;
+    c->head = c->tail = 0;
+    return c;
 }
 
-static void globrunq_putbatch(g_t *head, g_t *tail, int32_t n)
+/* Append one G. */
+static void globrunq_push(g_t *g)
 {
-    globrunq_link(head, tail, n);
+    struct gqchunk *c = sched.gqtail;
+    if (!sched.runqhead && (!c || c->tail == GQ_CHUNK)) {
+        struct gqchunk *nc = gq_newchunk();
+        if (nc) {
+            if (c)
+                c->next = nc;
+            else
+                sched.gqhead = nc;
+            sched.gqtail = c = nc;
+        }
+    }
+    if (sched.runqhead || !c || c->tail == GQ_CHUNK) {
+        /* No memory for a chunk: the linked overflow list. */
+        g->schedlink = NULL;
+        if (sched.runqtail)
+            sched.runqtail->schedlink = g;
+        else
+            sched.runqhead = g;
+        sched.runqtail = g;
+    } else {
+        c->gs[c->tail++] = g;
+    }
+    globrunq_len++;
+}
+
+/* Take the oldest G, or NULL. */
+static g_t *globrunq_pop(void)
+{
+    struct gqchunk *c = sched.gqhead;
+    if (c) {
+        g_t *g = c->gs[c->head++];
+        if (c->head == c->tail) {
+            /* Emptied (it is the tail too unless it was full). */
+            sched.gqhead = c->next;
+            if (!sched.gqhead)
+                sched.gqtail = NULL;
+            if (sched.ngqspare < GQ_SPARE) {
+                c->next = sched.gqspare;
+                sched.gqspare = c;
+                sched.ngqspare++;
+            } else {
+                free(c);
+            }
+        }
+        globrunq_len--;
+        return g;
+    }
+    g_t *g = sched.runqhead;
+    if (g) {
+        sched.runqhead = g->schedlink;
+        if (!sched.runqhead)
+            sched.runqtail = NULL;
+        globrunq_len--;
+    }
+    return g;
+}
+
+/* Queue n Gs (in this order) and count them. */
+static void globrunq_putbatch(g_t *const *gs, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        globrunq_push(gs[i]);
     __atomic_add_fetch(&sched.runqsize, n, __ATOMIC_SEQ_CST);
 }
 
@@ -405,21 +485,24 @@ static void inject_drain(void)
     g_t *list = __atomic_exchange_n(&inject_head, NULL, __ATOMIC_ACQUIRE);
     if (!list)
         return;
-    g_t *rev = NULL, *tail = list;
-    int32_t n = 0;
+    g_t *rev = NULL;
     while (list) {
         g_t *nx = list->schedlink;
         list->schedlink = rev;
         rev = list;
         list = nx;
-        n++;
     }
-    globrunq_link(rev, tail, n);
+    /* Already counted in runqsize by inject_push. */
+    while (rev) {
+        g_t *nx = rev->schedlink; /* before the push, which may relink rev */
+        globrunq_push(rev);
+        rev = nx;
+    }
 }
 
 static void globrunq_put(g_t *g)
 {
-    globrunq_putbatch(g, g, 1);
+    globrunq_putbatch(&g, 1);
 }
 
 /* Take a fair share of the global queue into p; returns one G to run. */
@@ -440,16 +523,9 @@ static g_t *globrunq_get(p_t *p, int32_t max)
     if (n > RUNQ_SIZE / 2)
         n = RUNQ_SIZE / 2;
     __atomic_sub_fetch(&sched.runqsize, n, __ATOMIC_SEQ_CST);
-    globrunq_len -= n;
-    g_t *g = sched.runqhead;
-    sched.runqhead = g->schedlink;
-    for (int32_t i = 1; i < n; i++) {
-        g_t *x = sched.runqhead;
-        sched.runqhead = x->schedlink;
-        runqput(p, x, false);
-    }
-    if (!sched.runqhead)
-        sched.runqtail = NULL;
+    g_t *g = globrunq_pop();
+    for (int32_t i = 1; i < n; i++)
+        runqput(p, globrunq_pop(), false);
     return g;
 }
 
@@ -574,11 +650,8 @@ static void plainq_release(void)
         if (!__atomic_compare_exchange_n(&r->head, &h, t, false, __ATOMIC_ACQ_REL,
                                          __ATOMIC_RELAXED))
             continue;
-        for (uint32_t i = 0; i + 1 < n; i++)
-            batch[i]->schedlink = batch[i + 1];
-        batch[n - 1]->schedlink = NULL;
         rlock(&sched.lock);
-        globrunq_putbatch(batch[0], batch[n - 1], (int32_t)n);
+        globrunq_putbatch(batch, (int32_t)n);
         runlock(&sched.lock);
         sched_wakep();
         break;
@@ -886,6 +959,63 @@ static void run_all_timers(int64_t now)
     }
 }
 
+/*
+ * Timers of a running P, seen by an M that holds no P. The P's own M runs
+ * them at its next switch, and the goroutines they ready then queue on
+ * that P; an M without a P could only put them on the global queue, while
+ * fighting the P's M for its timer lock (at GOMAXPROCS=1, 100,000
+ * goroutines sleeping 10 ms took 66 ms a round that way). So such an M
+ * leaves them alone unless the P looks stuck: its schedtick has not moved
+ * for TIMER_STUCK_NS (a goroutine computing without a scheduling point
+ * while preemption is off, or blocked in a call not wrapped in
+ * go_syscall_enter). Go's Ms without a P never run timers; this is our
+ * safety net for C code that blocks where Go code could not. Returns the
+ * time from which p's timers are this M's business (now if already).
+ * The td_ fields are only a hint: racing duty Ms make it off by a look.
+ */
+#define TIMER_STUCK_NS 1000000
+
+static int64_t timers_stuck_from(p_t *p, int64_t now)
+{
+    if (__atomic_load_n(&p->status, __ATOMIC_ACQUIRE) != P_RUNNING)
+        return now;
+    uint32_t t = __atomic_load_n(&p->schedtick, __ATOMIC_RELAXED);
+    if (t != __atomic_load_n(&p->td_schedtick, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&p->td_schedtick, t, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->td_when, now, __ATOMIC_RELAXED);
+        return now + TIMER_STUCK_NS;
+    }
+    int64_t from = __atomic_load_n(&p->td_when, __ATOMIC_RELAXED) + TIMER_STUCK_NS;
+    return from > now ? from : now;
+}
+
+/* When an M without a P should next look at the timers (0: none armed),
+ * and, if run, fire what is due and its business now. */
+static int64_t timers_without_p(int64_t now, bool run)
+{
+    int64_t best = 0;
+    int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < n; i++) {
+        p_t *p = allp[i];
+        int64_t w = __atomic_load_n(&p->timer0_when, __ATOMIC_ACQUIRE);
+        if (w == 0)
+            continue;
+        int64_t from = w <= now ? timers_stuck_from(p, now) : now;
+        if (run && w <= now && from <= now) {
+            timers_run(p, now);
+            w = __atomic_load_n(&p->timer0_when, __ATOMIC_ACQUIRE);
+            if (w == 0)
+                continue;
+            from = now;
+        }
+        if (w < from)
+            w = from;
+        if (best == 0 || w < best)
+            best = w;
+    }
+    return best;
+}
+
 static bool midle_remove(m_t *m)
 {
     for (m_t **pp = &sched.midle; *pp; pp = &(*pp)->link) {
@@ -910,7 +1040,7 @@ static void stopm(m_t *m)
         rlock(&sched.lock);
         mput(m);
         checkdead();
-        int64_t until = timers_earliest();
+        int64_t until = timers_without_p(nanotime(), false);
         /* With descriptors to watch, one idle M always sleeps in the
          * poller (for at most a second between looks at the clock). */
         if (netpoll_active() && netpoll_waiters() > 0 && (until == 0 || until > nanotime() + 1000000000))
@@ -961,9 +1091,12 @@ static void stopm(m_t *m)
          * will run them. */
         m->spinning = true;
         __atomic_add_fetch(&sched.nmspinning, 1, __ATOMIC_SEQ_CST);
-        if (tp)
+        if (tp) {
             acquirep(m, tp);
-        run_all_timers(nanotime());
+            run_all_timers(nanotime());
+        } else {
+            timers_without_p(nanotime(), true);
+        }
         p_t *p = tp ? releasep(m) : NULL;
         rlock(&sched.lock);
         if (p && runq_empty(p) && !globwork()) {
@@ -1180,8 +1313,9 @@ top:
         goto top;
     }
     g_t *g;
-    if (__atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) != 0)
-        run_all_timers(nanotime());
+    int64_t tw0 = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED), now0;
+    if (tw0 != 0 && tw0 <= (now0 = nanotime()))
+        timers_run(p, now0); /* our own; other Ps' when we would steal */
     if (p->globfirst || p->schedtick % GLOBCHECK == 0) {
         p->globfirst = false;
         if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {

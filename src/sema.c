@@ -58,6 +58,7 @@
 #include "time.h"
 
 #define SEMTAB_SIZE 4096
+#define RELEASE_BATCH 64 /* waiters readied per bucket lock (sema_release) */
 
 struct bucket {
     _Alignas(CACHE_LINE) rlock_t lock;
@@ -251,6 +252,8 @@ static waiter_t *dequeue_units(struct bucket *b, uint32_t *addr, uint32_t max,
         unlink_waiter(b, w);
         __atomic_sub_fetch(&b->nwait, 1, __ATOMIC_SEQ_CST);
         w->ticket = 1;
+        if (w->g)
+            g_prefetch(w->g); /* readied right after: overlap its misses */
         if (last)
             last->next = w;
         else
@@ -284,15 +287,25 @@ void sema_release(uint32_t *addr, uint32_t n, bool handoff)
         debug_fatal("sync: semaphore count overflow");
     if (__atomic_load_n(&b->nwait, __ATOMIC_SEQ_CST) == 0)
         return;
-    rlock(&b->lock);
-    if (__atomic_load_n(&b->nwait, __ATOMIC_SEQ_CST) == 0) {
+    /* In batches: the waiters live on their goroutines' stacks, cold
+     * when a WaitGroup releases 100,000 of them, so walking the whole
+     * queue and then walking it again to ready them missed the cache
+     * twice per waiter; a batch is still in the cache when it is readied.
+     * Between batches a newcomer may take a unit first, as it may between
+     * two of Go's semreleases. */
+    for (;;) {
+        rlock(&b->lock);
+        if (__atomic_load_n(&b->nwait, __ATOMIC_SEQ_CST) == 0) {
+            runlock(&b->lock);
+            return;
+        }
+        uint32_t k;
+        waiter_t *wake = dequeue_units(b, addr, RELEASE_BATCH, true, &k);
         runlock(&b->lock);
-        return;
+        ready_list(wake);
+        if (k < RELEASE_BATCH)
+            return;
     }
-    uint32_t k;
-    waiter_t *wake = dequeue_units(b, addr, UINT32_MAX, true, &k);
-    runlock(&b->lock);
-    ready_list(wake);
 }
 
 int sema_count_waiters(const void *addr)

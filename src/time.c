@@ -653,6 +653,7 @@ static int64_t next_tick(int64_t when, int64_t period, int64_t now)
  * read.
  */
 #define FIRE_BATCH 32
+#define FIRE_AHEAD 32
 
 static int fire_nostop(p_t *p, int64_t now, int max)
 {
@@ -664,8 +665,13 @@ static int fire_nostop(p_t *p, int64_t now, int max)
         max = FIRE_BATCH;
     for (int d; n < max && (d = due(p, now)) != DUE_NONE;) {
         rtimer_t *t;
-        if (d == DUE_RUN)
+        if (d == DUE_RUN) {
+            /* Timers further down the run fire soon: start loading them
+             * (and their page's TLB entry) a batch ahead. */
+            if (p->trun_tail - p->trun_head > FIRE_AHEAD)
+                __builtin_prefetch(slot_timer(*run_at(p, p->trun_head + FIRE_AHEAD)), 1);
             t = slot_timer(*run_at(p, p->trun_head++));
+        }
         else if (p->timers[0].tv & SLOT_UNTRACKED)
             t = heap_remove(p, 0);
         else

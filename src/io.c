@@ -26,6 +26,13 @@
  * We never change O_NONBLOCK on a descriptor we did not create: another
  * process may share the open file description, and would see the change.
  *
+ * A read on a stream socket of ours that comes back short has emptied it;
+ * the next read on it skips the system call (which could only say EAGAIN)
+ * and waits for the next read report straight away, unless a report came
+ * in between (netpoll.c's drained hint). A wait that times out after such
+ * a skip tries the call once before it reports the timeout, since a
+ * report may be pending that nobody has collected yet.
+ *
  * A cached kind can go stale if the user closes a number with close() and
  * reuses it: ENOTSOCK from a "socket", or EAGAIN from a "file", makes us
  * look again (once per call).
@@ -233,6 +240,17 @@ static ssize_t attempt(struct io_op *op, pd_t *pd, int kind, uint32_t mode)
 
 /* ---- the loop every call runs ------------------------------------------------ */
 
+/* Bytes op asks to read or write. */
+static size_t op_size(const struct io_op *op)
+{
+    if (op->type != OP_READV && op->type != OP_WRITEV)
+        return op->n;
+    size_t n = 0;
+    for (int i = 0; i < op->iovcnt; i++)
+        n += op->iov[i].iov_len;
+    return n;
+}
+
 static ssize_t run(struct io_op *op, uint32_t mode, int64_t deadline)
 {
     int err;
@@ -252,7 +270,14 @@ static ssize_t run(struct io_op *op, uint32_t mode, int64_t deadline)
             break;
         }
         uint64_t seq = netpoll_seq(pd);
-        r = attempt(op, pd, kind, mode);
+        bool read = op->type == OP_READ || op->type == OP_READV;
+        bool skipped = read && netpoll_drained(pd, seq);
+        if (skipped)
+            r = -EAGAIN; /* nothing came since a read emptied it */
+        else
+            r = attempt(op, pd, kind, mode);
+        if (read && r > 0 && (size_t)r < op_size(op))
+            netpoll_mark_drained(pd, seq);
         if (r == -EINTR)
             continue;
         if ((r == -ENOTSOCK && kind == IO_KIND_SOCKET) ||
@@ -267,6 +292,17 @@ static ssize_t run(struct io_op *op, uint32_t mode, int64_t deadline)
         if (r != -EAGAIN || kind == IO_KIND_FILE)
             break;
         r = netpoll_wait(pd, op->fd, mode, seq, deadline);
+        if (r == -ETIMEDOUT && skipped) {
+            /* The hint may be behind a report nobody has collected yet:
+             * never time out without having tried once. */
+            netpoll_clear_drained(pd);
+            if (netpoll_check(pd, mode) == -EBADF)
+                break;
+            r = attempt(op, pd, kind, mode);
+            if (r == -EAGAIN || r == -EINTR)
+                r = -ETIMEDOUT;
+            break;
+        }
         if (r == -EPERM) {
             /* epoll refuses it (/dev/null, some devices): never "not
              * ready", so a blocking call will do. */
@@ -451,7 +487,15 @@ int go_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
         return (int)r;
     int nfd = (int)r;
     set_nodelay(nfd, ss.ss_family);
-    int err = netpoll_open(nfd, IO_KIND_SOCKET);
+    /* Our listeners are stream sockets, and so are their connections;
+     * another listener may be a seqpacket one. */
+    int err, type = SOCK_STREAM;
+    socklen_t tl = sizeof type;
+    pd_t *lpd = netpoll_pd(fd, &err);
+    if (!lpd || !netpoll_owned(lpd))
+        if (getsockopt(nfd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
+            type = -1;
+    err = netpoll_open(nfd, IO_KIND_SOCKET, type == SOCK_STREAM);
     if (err) {
         close(nfd);
         return err;
@@ -723,7 +767,7 @@ static int listen_on(const struct sockaddr *sa, socklen_t len, int v6only, int b
     if (!err && listen(fd, backlog > 0 ? backlog : 65535) != 0)
         err = -errno;
     if (!err)
-        err = netpoll_open(fd, IO_KIND_SOCKET);
+        err = netpoll_open(fd, IO_KIND_SOCKET, true);
     if (err) {
         close(fd);
         return err;
@@ -789,7 +833,7 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline)
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    int err = netpoll_open(fd, IO_KIND_SOCKET);
+    int err = netpoll_open(fd, IO_KIND_SOCKET, true);
     if (err) {
         close(fd);
         return err;
@@ -916,6 +960,8 @@ int go_fd_wait(int fd, int events, int64_t timeout_ns)
                 r |= GO_POLL_IN;
             if ((events & GO_POLL_OUT) && (p.revents & (POLLOUT | POLLHUP | POLLERR)))
                 r |= GO_POLL_OUT;
+            if (r & GO_POLL_IN)
+                netpoll_clear_drained(pd); /* data seen: the next read tries */
             if (r)
                 break;
         }

@@ -46,8 +46,16 @@ void netpoll_set_kind(pd_t *pd, enum io_kind kind);
 bool netpoll_owned(pd_t *pd);
 
 /* Register fd, a descriptor the library has just created (non-blocking),
- * with the poller. 0 or -errno. */
-int netpoll_open(int fd, enum io_kind kind);
+ * with the poller; stream: it is a SOCK_STREAM socket. 0 or -errno. */
+int netpoll_open(int fd, enum io_kind kind, bool stream);
+
+/* The drained hint (netpoll.c): a read attempted after netpoll_seq() gave
+ * seq came back short, so until a new read report the socket is empty.
+ * mark records it (only for owned stream sockets); drained asks whether
+ * it still holds for seq. */
+void netpoll_mark_drained(pd_t *pd, uint64_t seq);
+bool netpoll_drained(pd_t *pd, uint64_t seq);
+void netpoll_clear_drained(pd_t *pd); /* data was seen some other way */
 
 /* The readiness report counts of pd, to be taken before each attempt at a
  * system call and passed to netpoll_wait() if the attempt says EAGAIN. */

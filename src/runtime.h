@@ -172,6 +172,8 @@ struct p {
     /* sysmon's last look at this P (sysmon only). */
     uint32_t sm_schedtick, sm_syscalltick;
     int64_t sm_schedwhen, sm_syscallwhen;
+    int64_t sm_nextsig;   /* when sysmon may signal this P's M again */
+    uint32_t sm_nsig;     /* signals sent for the current schedtick */
     /* The timer-duty M's last look (sched.c, timers_stuck); atomic relaxed. */
     uint32_t td_schedtick;
     int64_t td_when;

@@ -872,6 +872,14 @@ static int newm(p_t *p, bool spinning)
  * note before we read in_poll: one of us sees the other. */
 static void wake_m(m_t *m)
 {
+    if (m == sched_getm()) {
+        /* An idle M that readies goroutines (from the poller, or timers)
+         * may hand itself a P through startm: it is awake already, and a
+         * futex wake or a poller break (an eventfd write, and a read to
+         * drain it) per batch would be wasted. */
+        __atomic_store_n(&m->park.key, 1, __ATOMIC_RELEASE);
+        return;
+    }
     note_wakeup(&m->park);
     if (__atomic_load_n(&m->in_poll, __ATOMIC_SEQ_CST))
         netpoll_break();
@@ -1284,6 +1292,11 @@ static bool idle_spin(m_t *m, p_t *p)
                 return false;
             int64_t tw = timers_earliest();
             if (tw != 0 && tw <= now)
+                return true;
+            /* Ready I/O, without blocking: a server's Ms mostly wait for
+             * the network, and an M asleep in epoll_wait costs every
+             * client write a wake-up (in the client's own time). */
+            if (netpoll_active() && netpoll_waiters() > 0 && netpoll(0) > 0)
                 return true;
             /* If a thread that could make work for us (a plain thread
              * spawning) waits for this CPU, let it have it: spinning

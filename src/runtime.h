@@ -156,6 +156,7 @@ struct gring {
     _Alignas(CACHE_LINE) uint32_t head; /* atomic; owner and stealers (CAS) */
     _Alignas(CACHE_LINE) uint32_t tail; /* atomic store by owner only */
     g_t *next;                          /* runnext (P rings only); atomic, CAS */
+    uint32_t nexttaken;                 /* times the owner ran runnext; atomic */
     g_t *slots[RUNQ_SIZE];              /* atomic relaxed; see sched.c */
 };
 

@@ -254,8 +254,10 @@ static g_t *runqget(p_t *p)
 {
     g_t *next = __atomic_load_n(&p->rq.next, __ATOMIC_RELAXED);
     if (next && __atomic_compare_exchange_n(&p->rq.next, &next, NULL, false,
-                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&p->rq.nexttaken, p->rq.nexttaken + 1, __ATOMIC_RELAXED);
         return next;
+    }
     for (;;) {
         uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
         uint32_t t = p->rq.tail;
@@ -294,28 +296,28 @@ static bool runq_empty(p_t *p)
 
 /*
  * A thief that finds at most STEAL_SHORT Gs queued on a running P first
- * waits STEAL_WAIT_NS and steals only if the owner has not taken its head
- * G meanwhile (runqgrab). A short queue that moves belongs to goroutines
- * handing work to each other on one CPU (a select and its producers,
- * pingpong partners); stealing them makes every hand-off cross CPUs. The
- * select benchmark at GOMAXPROCS=2 went from ~230 to ~135 ns a message,
- * sieve from ~590 to ~520 ms; a queue of long-running Gs (fib) is still
- * stolen, 10 us later. Go waits like this only for runnext.
+ * waits STEAL_WAIT_NS and steals them only if the owner has not taken its
+ * head G meanwhile; a G in runnext only if the owner has not run its
+ * runnext meanwhile (the same G there may be a new arrival: a select's
+ * consumer readied by each producer in turn). A short queue that moves
+ * belongs to goroutines handing work to each other on one CPU, and
+ * stealing them makes every hand-off cross CPUs: the select benchmark at
+ * GOMAXPROCS=2 went from ~230 to ~135 ns a message. A queue of long
+ * runners (fib) or a pipeline that stalls (sieve) is still stolen, a few
+ * us later. Go waits like this only for runnext, and only for a moment.
  */
 #define STEAL_SHORT 4
-#define STEAL_WAIT_NS 10000
+#define STEAL_WAIT_NS 3000
 
-/* Has the owner of ring v taken its head G (at h) after STEAL_WAIT_NS? */
-static bool victim_moves(struct gring *v, uint32_t h)
+/* Wait STEAL_WAIT_NS without touching the victim's lines, which their
+ * owner writes at every switch; whoever calls looks once at the end. */
+static void steal_wait(void)
 {
-    /* Wait without touching the victim's line, which its owner writes at
-     * every switch; look once at the end. */
     int64_t until = nanotime() + STEAL_WAIT_NS;
     do {
         for (int i = 0; i < 64; i++)
             cpu_relax();
     } while (nanotime() < until);
-    return __atomic_load_n(&v->head, __ATOMIC_ACQUIRE) != h;
 }
 
 /* Grab half of ring v's queue into the thief's ring, starting at index
@@ -335,9 +337,15 @@ static uint32_t runqgrab(struct gring *v, p_t *vp, p_t *thief, uint32_t bh, bool
                     /* The victim's M probably is about to run it: give it
                      * a moment, as Go does, to avoid thrashing a pair of
                      * goroutines that hand work back and forth. */
-                    if (__atomic_load_n(&vp->status, __ATOMIC_RELAXED) == P_RUNNING)
-                        for (int i = 0; i < 300; i++)
-                            cpu_relax();
+                    if (__atomic_load_n(&vp->status, __ATOMIC_RELAXED) == P_RUNNING) {
+                        /* Not if the owner ran its runnext meanwhile: the
+                         * same G there now is a new arrival (a consumer
+                         * readied again by each producer in turn). */
+                        uint32_t taken = __atomic_load_n(&v->nexttaken, __ATOMIC_RELAXED);
+                        steal_wait();
+                        if (__atomic_load_n(&v->nexttaken, __ATOMIC_RELAXED) != taken)
+                            return 0;
+                    }
                     if (__atomic_compare_exchange_n(&v->next, &next, NULL, false,
                                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
                         slot_store(&thief->rq, bh, next);
@@ -355,7 +363,8 @@ static uint32_t runqgrab(struct gring *v, p_t *vp, p_t *thief, uint32_t bh, bool
              * it quickly, the goroutines in it are partners handing work
              * to each other (a select and its producers), and moving them
              * to another CPU makes every hand-off a cache-line transfer. */
-            if (victim_moves(v, h))
+            steal_wait();
+            if (__atomic_load_n(&v->head, __ATOMIC_ACQUIRE) != h)
                 return 0;
         }
         for (uint32_t i = 0; i < n; i++)

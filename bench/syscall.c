@@ -12,6 +12,8 @@
  */
 #include "bench.h"
 
+#include <errno.h>
+
 #include <sys/syscall.h>
 
 static long ngs, rounds;
@@ -24,9 +26,13 @@ static void caller(void *arg)
     go_wg_done(&ready);
     go_wg_wait(&start);
     for (long r = 0; r < rounds; r++) {
-        struct timespec ts = {0, 1000000};
+        /* A signal may cut a sleep short (EINTR): sleep the rest, as
+         * the Go twin does (its runtime's preemption signal does that). */
+        struct timespec ts = {0, 1000000}, rem;
         go_syscall_enter();
-        long rc = syscall(SYS_nanosleep, &ts, NULL);
+        long rc;
+        while ((rc = syscall(SYS_nanosleep, &ts, &rem)) != 0 && errno == EINTR)
+            ts = rem;
         go_syscall_exit();
         if (rc == 0)
             __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);

@@ -491,9 +491,15 @@ static g_t *globrunq_pop(void)
     return g;
 }
 
+static void inject_drain(void);
+
 /* Queue n Gs (in this order) and count them. */
 static void globrunq_putbatch(g_t *const *gs, int32_t n)
 {
+    /* What plain threads pushed before us goes first: FIFO. (A timer's
+     * goroutine readied by an M without a P waited behind a spinner
+     * preempted after it: 30 ms instead of 10 in the preempt benchmark.) */
+    inject_drain();
     for (int32_t i = 0; i < n; i++)
         globrunq_push(gs[i]);
     __atomic_add_fetch(&sched.runqsize, n, __ATOMIC_SEQ_CST);
@@ -1020,12 +1026,15 @@ static void run_all_timers(int64_t now)
  * leaves them alone unless the P looks stuck: its schedtick has not moved
  * for TIMER_STUCK_NS (a goroutine computing without a scheduling point
  * while preemption is off, or blocked in a call not wrapped in
- * go_syscall_enter). Go's Ms without a P never run timers; this is our
+ * go_syscall_enter). That is twice the preemption slice: a goroutine that
+ * can be preempted switches before, and its P's M then fires the timers
+ * into runnext (a ticker behind two spinners at GOMAXPROCS=1 runs 10 ms
+ * late, not 20-30 ms as when this M fired it onto the global queue). Go's Ms without a P never run timers; this is our
  * safety net for C code that blocks where Go code could not. Returns the
  * time from which p's timers are this M's business (now if already).
  * The td_ fields are only a hint: racing duty Ms make it off by a look.
  */
-#define TIMER_STUCK_NS 1000000
+#define TIMER_STUCK_NS 20000000
 
 static int64_t timers_stuck_from(p_t *p, int64_t now)
 {

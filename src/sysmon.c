@@ -4,8 +4,9 @@
  * sysmon is a runtime thread that holds no P and runs no goroutine. It
  * sleeps 20 us between looks while a P is in a system call or a look
  * found work, doubling up to 10 ms after 50 quiet looks (as Go), but never
- * past the moment a running goroutine will have run 10 ms, so preemption
- * stays on time without a look every 20 us. On each look it:
+ * past the moment a running goroutine will have run 10 ms, nor past 1 ms
+ * while any P runs goroutines, so preemption comes 10-11 ms after a
+ * goroutine started, without a look every 20 us. On each look it:
  *
  *   - retakes Ps from Ms stuck in a blocking call (go_syscall_enter) for
  *     a whole tick, so the other goroutines keep running
@@ -58,6 +59,7 @@
 #define SYSMON_MIN_NS 20000
 #define SYSMON_MAX_NS 10000000
 #define FORCE_PREEMPT_NS 10000000
+#define SYSMON_RUNNING_NS 1000000 /* longest sleep while a P runs Gs */
 #define NETPOLL_STALE_NS 10000000
 
 static bool async_preempt;
@@ -228,6 +230,12 @@ static int retake(int64_t now, bool *busy, int64_t *next)
                 p->sm_nextsig = now + (pause < SIG_RETRY_MAX_NS ? pause : SIG_RETRY_MAX_NS);
                 due = p->sm_nextsig;
             }
+            /* Look again within SYSMON_RUNNING_NS: a G that started
+             * between two looks is only known from the next one, and
+             * the later that is, the later it is preempted (sleeping the
+             * full 10 ms let a spinner run ~20 ms instead of 10). */
+            if (due > now + SYSMON_RUNNING_NS)
+                due = now + SYSMON_RUNNING_NS;
             if (due < *next)
                 *next = due;
         }

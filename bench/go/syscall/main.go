@@ -28,8 +28,16 @@ func main() {
 			ready.Done()
 			start.Wait()
 			for r := 0; r < rounds; r++ {
+				// The runtime's preemption signal can cut a sleep
+				// short (EINTR): sleep the rest.
 				ts := syscall.Timespec{Nsec: 1000000}
-				if syscall.Nanosleep(&ts, nil) == nil {
+				var rem syscall.Timespec
+				err := syscall.Nanosleep(&ts, &rem)
+				for err == syscall.EINTR {
+					ts = rem
+					err = syscall.Nanosleep(&ts, &rem)
+				}
+				if err == nil {
 					atomic.AddInt64(&calls, 1)
 				}
 			}

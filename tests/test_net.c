@@ -549,6 +549,56 @@ static void test_reset(void)
     printf("ok  %d connections reset mid-transfer: errors, no SIGPIPE\n", RESETS);
 }
 
+/*
+ * The drained hint (io.c): after a short read, the next read waits for a
+ * readiness report instead of trying the call. Data that arrives in
+ * between, in every order against that read, must still be read, and a
+ * read with a deadline must return data that is already there rather
+ * than time out: a plain thread (the main thread here: nobody runs the
+ * poller for it while it waits) and a goroutine each do 5,000 rounds of
+ * short read, write, read, across both ends of a connection.
+ */
+static int hint_a, hint_b;
+static go_wg hint_wg;
+
+static void hint_rounds(int rd, int wr, const char *who)
+{
+    char buf[256];
+    for (int i = 0; i < 5000; i++) {
+        char c = (char)('a' + i % 26);
+        CHECK_EQ(go_write(wr, &c, 1), 1);
+        CHECK_EQ(go_read(rd, buf, sizeof buf), 1); /* short: drained */
+        CHECK_EQ(buf[0], c);
+        /* Written before the next read starts: no report collected yet. */
+        CHECK_EQ(go_write(wr, "xy", 2), 2);
+        ssize_t n = i % 2 ? go_read_timeout(rd, buf, sizeof buf, 1000000000LL)
+                          : go_read_timeout(rd, buf, sizeof buf, 0);
+        if (n == 1) /* "xy" may arrive as two segments */
+            n += go_read(rd, buf + 1, sizeof buf - 1);
+        CHECK_EQ(n, 2);
+        CHECK(buf[0] == 'x' && buf[1] == 'y');
+    }
+    printf("ok  %s: 5,000 rounds of short read, write, read (with deadlines)\n", who);
+}
+
+static void hint_goroutine(void *arg)
+{
+    (void)arg;
+    hint_rounds(hint_b, hint_a, "drained hint, goroutine");
+    go_wg_done(&hint_wg);
+}
+
+static void test_drained_hint(void)
+{
+    tcp_pair(&hint_a, &hint_b);
+    hint_rounds(hint_a, hint_b, "drained hint, plain thread");
+    go_wg_add(&hint_wg, 1);
+    CHECK_EQ(go(hint_goroutine, NULL), 0);
+    go_wg_wait(&hint_wg);
+    CHECK_EQ(go_close(hint_a), 0);
+    CHECK_EQ(go_close(hint_b), 0);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -561,5 +611,6 @@ int main(void)
     test_write_deadline();
     test_half_close();
     test_reset();
+    test_drained_hint();
     return 0;
 }

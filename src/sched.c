@@ -195,6 +195,7 @@ static inline m_t *switch_ctx(m_t *m, g_t *from, g_t *to)
  * that this benign race is not a C11 data race.
  */
 #define GLOBCHECK 61 /* see globcheck_due() */
+#define GLOBCHECK_BATCH 32 /* Gs taken from the global queue at that check, room allowing */
 
 _Static_assert((RUNQ_SIZE & (RUNQ_SIZE - 1)) == 0, "RUNQ_SIZE must be a power of 2");
 
@@ -1385,8 +1386,14 @@ top:
     if (p->globfirst || p->schedtick % GLOBCHECK == 0) {
         p->globfirst = false;
         if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+            /* A batch, not Go's one G, while our ring has room: a P kept
+             * busy by its own timers (100,000 sleepers) otherwise took the
+             * goroutines a WaitGroup had released one per 61 schedules,
+             * and the last of them first ran 250 ms late. They queue
+             * behind our own Gs, so locality keeps its turn. */
+            int32_t room = RUNQ_SIZE / 2 - (int32_t)sched_runq_len(p);
             rlock(&sched.lock);
-            g = globrunq_get(p, 1);
+            g = globrunq_get(p, room > GLOBCHECK_BATCH ? GLOBCHECK_BATCH : room > 1 ? room : 1);
             runlock(&sched.lock);
             if (g)
                 return g;

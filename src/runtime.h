@@ -232,6 +232,8 @@ struct m {
     g_t *after_g;
     void (*after_unlock)(void *);
     void *after_arg;
+    int64_t park_now;     /* nanotime() read just before a park (go_sleep), for
+                           * the after-switch timer check to reuse; 0: none */
     void *altstack;       /* sigaltstack for the stack-overflow handler */
     void *fiber;          /* sanitizer fiber of g0 */
     const void *asan_bottom;

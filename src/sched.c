@@ -1255,15 +1255,21 @@ static void after_switch(m_t *m)
         runlock(&sched.lock);
         sched_wakep(); /* a P may have gone idle since we last looked */
         break;
-    case AFTER_PARK:
+    case AFTER_PARK: {
         m->after_unlock(m->after_arg);
+        /* A sleeper read the clock a few hundred ns ago: checking against
+         * that reading saves a second read per sleep (a timer due since
+         * fires at the next switch). */
+        int64_t now = m->park_now;
+        m->park_now = 0;
         if (m->p) {
             /* The timers schedule_from() skipped while the lock was held. */
-            int64_t tw = __atomic_load_n(&m->p->timer0_when, __ATOMIC_RELAXED), now;
-            if (tw != 0 && tw <= (now = nanotime()))
+            int64_t tw = __atomic_load_n(&m->p->timer0_when, __ATOMIC_RELAXED);
+            if (tw != 0 && tw <= (now ? now : (now = nanotime())))
                 timers_run(m->p, now);
         }
         break;
+    }
     case AFTER_EXIT:
         proc_gfree(m, g);
         break;

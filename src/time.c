@@ -893,7 +893,8 @@ void go_sleep(int64_t ns)
 {
     if (ns <= 0)
         return;
-    int64_t deadline = deadline_after(ns);
+    int64_t now = nanotime();
+    int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
     g_t *g = sched_getg();
     if (!g) {
         /* A plain thread, or an M's g0 (a callback must not sleep, but
@@ -910,6 +911,7 @@ void go_sleep(int64_t ns)
     s.t = (rtimer_t){.fn = sleep_fire, .arg = g, .flags = TIMER_NOSTOP};
     s.w.g = g; /* the rest of the waiter is unused when a goroutine parks */
     s.when = deadline;
+    sched_getm()->park_now = now;
     sched_park(&s.w, sleep_arm, &s, WAIT_SLEEP);
 }
 

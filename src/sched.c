@@ -1921,7 +1921,9 @@ void go_syscall_enter(void)
     m->oldp = p;
     m->p = NULL;
     __atomic_store_n(&p->m, NULL, __ATOMIC_RELEASE);
-    __atomic_store_n(&p->status, P_SYSCALL, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->status, P_SYSCALL, __ATOMIC_SEQ_CST);
+    if (__builtin_expect(__atomic_load_n(&sysmon_napping, __ATOMIC_SEQ_CST), 0))
+        sysmon_wake();
 }
 
 void go_syscall_exit(void)

@@ -10,7 +10,8 @@
  *
  *   - retakes Ps from Ms stuck in a blocking call (go_syscall_enter) for
  *     a whole tick, so the other goroutines keep running
- *     (sched_retake_syscall);
+ *     (sched_retake_syscall); a goroutine entering a call while sysmon
+ *     sleeps long (over 50 us) wakes it first (sysmon_wake);
  *   - polls the network if nobody has for 10 ms, so I/O readiness is not
  *     starved by Ms that are all busy;
  *   - asks a goroutine that has run for 10 ms without a scheduling point

@@ -49,7 +49,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <ucontext.h>
 
@@ -283,10 +282,6 @@ void sysmon_wake(void)
 static void *sysmon(void *arg)
 {
     (void)arg;
-    /* Sleep what we ask: the default 50 us timer slack would make each
-     * 20 us look ~70 us, and taking a P back from a system call (two
-     * looks) ~140 us instead of ~40. */
-    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     int64_t delay = SYSMON_MIN_NS;
     int idle = 0;
     bool scav_more = false;

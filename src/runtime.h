@@ -175,7 +175,7 @@ struct p {
     int64_t sm_schedwhen, sm_syscallwhen;
     int64_t sm_nextsig;   /* when sysmon may signal this P's M again */
     uint32_t sm_nsig;     /* signals sent for the current schedtick */
-    /* The timer-duty M's last look (sched.c, timers_stuck); atomic relaxed. */
+    /* The last look of an M without a P (sched.c, timers_stuck_from); atomic relaxed. */
     uint32_t td_schedtick;
     int64_t td_when;
     m_t *m;               /* M holding this P; owner */

@@ -310,15 +310,19 @@ static bool runq_empty(p_t *p)
 #define STEAL_SHORT 4
 #define STEAL_WAIT_NS 3000
 
-/* Wait STEAL_WAIT_NS without touching the victim's lines, which their
- * owner writes at every switch; whoever calls looks once at the end. */
-static void steal_wait(void)
+/* Has the owner of P vp, if it is running, moved *word away from `seen`
+ * after STEAL_WAIT_NS? The wait touches none of the victim's lines, which
+ * their owner writes at every switch: it looks once, at the end. */
+static bool owner_moves(p_t *vp, const uint32_t *word, uint32_t seen)
 {
+    if (__atomic_load_n(&vp->status, __ATOMIC_RELAXED) != P_RUNNING)
+        return false;
     int64_t until = nanotime() + STEAL_WAIT_NS;
     do {
         for (int i = 0; i < 64; i++)
             cpu_relax();
     } while (nanotime() < until);
+    return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen;
 }
 
 /* Grab half of ring v's queue into the thief's ring, starting at index
@@ -338,15 +342,12 @@ static uint32_t runqgrab(struct gring *v, p_t *vp, p_t *thief, uint32_t bh, bool
                     /* The victim's M probably is about to run it: give it
                      * a moment, as Go does, to avoid thrashing a pair of
                      * goroutines that hand work back and forth. */
-                    if (__atomic_load_n(&vp->status, __ATOMIC_RELAXED) == P_RUNNING) {
-                        /* Not if the owner ran its runnext meanwhile: the
-                         * same G there now is a new arrival (a consumer
-                         * readied again by each producer in turn). */
-                        uint32_t taken = __atomic_load_n(&v->nexttaken, __ATOMIC_RELAXED);
-                        steal_wait();
-                        if (__atomic_load_n(&v->nexttaken, __ATOMIC_RELAXED) != taken)
-                            return 0;
-                    }
+                    /* Not if the owner ran its runnext meanwhile: the
+                     * same G there now is a new arrival (a consumer
+                     * readied again by each producer in turn). */
+                    if (owner_moves(vp, &v->nexttaken,
+                                    __atomic_load_n(&v->nexttaken, __ATOMIC_RELAXED)))
+                        return 0;
                     if (__atomic_compare_exchange_n(&v->next, &next, NULL, false,
                                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
                         slot_store(&thief->rq, bh, next);
@@ -358,16 +359,12 @@ static uint32_t runqgrab(struct gring *v, p_t *vp, p_t *thief, uint32_t bh, bool
         }
         if (n > RUNQ_SIZE / 2)
             continue; /* inconsistent h and t; retry */
-        if (vp && t - h <= STEAL_SHORT &&
-            __atomic_load_n(&vp->status, __ATOMIC_RELAXED) == P_RUNNING) {
-            /* A short queue on a running P: if its M is getting through
-             * it quickly, the goroutines in it are partners handing work
-             * to each other (a select and its producers), and moving them
-             * to another CPU makes every hand-off a cache-line transfer. */
-            steal_wait();
-            if (__atomic_load_n(&v->head, __ATOMIC_ACQUIRE) != h)
-                return 0;
-        }
+        /* A short queue on a running P: if its M is getting through it
+         * quickly, the goroutines in it are partners handing work to each
+         * other (a select and its producers), and moving them to another
+         * CPU makes every hand-off a cache-line transfer. */
+        if (vp && t - h <= STEAL_SHORT && owner_moves(vp, &v->head, h))
+            return 0;
         for (uint32_t i = 0; i < n; i++)
             slot_store(&thief->rq, bh + i, slot_load(v, h + i));
         if (__atomic_compare_exchange_n(&v->head, &h, h + n, false,
@@ -1030,8 +1027,9 @@ static void run_all_timers(int64_t now)
  * go_syscall_enter). That is twice the preemption slice: a goroutine that
  * can be preempted switches before, and its P's M then fires the timers
  * into runnext (a ticker behind two spinners at GOMAXPROCS=1 runs 10 ms
- * late, not 20-30 ms as when this M fired it onto the global queue). Go's Ms without a P never run timers; this is our
- * safety net for C code that blocks where Go code could not. Returns the
+ * late, not 20-30 ms as when this M fired it onto the global queue). Go's
+ * Ms without a P never run timers; this is our safety net for C code that
+ * blocks where Go code could not. Returns the
  * time from which p's timers are this M's business (now if already).
  * The td_ fields are only a hint: racing duty Ms make it off by a look.
  */
@@ -1238,6 +1236,15 @@ static void startlockedm(m_t *m, g_t *g)
 
 /* ---- the after-switch actions ------------------------------------------- */
 
+/* Run p's due timers. now: a clock reading taken a moment ago to check
+ * against, or 0 to read the clock (only if some timer is armed at all). */
+static inline void run_due_timers(p_t *p, int64_t now)
+{
+    int64_t tw = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
+    if (tw != 0 && tw <= (now ? now : (now = nanotime())))
+        timers_run(p, now);
+}
+
 static void after_switch(m_t *m)
 {
     uint32_t a = m->after;
@@ -1262,12 +1269,8 @@ static void after_switch(m_t *m)
          * fires at the next switch). */
         int64_t now = m->park_now;
         m->park_now = 0;
-        if (m->p) {
-            /* The timers schedule_from() skipped while the lock was held. */
-            int64_t tw = __atomic_load_n(&m->p->timer0_when, __ATOMIC_RELAXED);
-            if (tw != 0 && tw <= (now ? now : (now = nanotime())))
-                timers_run(m->p, now);
-        }
+        if (m->p)
+            run_due_timers(m->p, now); /* what schedule_from() skipped */
         break;
     }
     case AFTER_EXIT:
@@ -1386,9 +1389,7 @@ top:
         goto top;
     }
     g_t *g;
-    int64_t tw0 = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED), now0;
-    if (tw0 != 0 && tw0 <= (now0 = nanotime()))
-        timers_run(p, now0); /* our own; other Ps' when we would steal */
+    run_due_timers(p, 0); /* our own; other Ps' when we would steal */
     if (p->globfirst || p->schedtick % GLOBCHECK == 0) {
         p->globfirst = false;
         if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
@@ -1397,9 +1398,11 @@ top:
              * goroutines a WaitGroup had released one per 61 schedules,
              * and the last of them first ran 250 ms late. They queue
              * behind our own Gs, so locality keeps its turn. */
-            int32_t room = RUNQ_SIZE / 2 - (int32_t)sched_runq_len(p);
+            int32_t batch = RUNQ_SIZE / 2 - (int32_t)sched_runq_len(p);
+            if (batch > GLOBCHECK_BATCH)
+                batch = GLOBCHECK_BATCH;
             rlock(&sched.lock);
-            g = globrunq_get(p, room > GLOBCHECK_BATCH ? GLOBCHECK_BATCH : room > 1 ? room : 1);
+            g = globrunq_get(p, batch > 1 ? batch : 1);
             runlock(&sched.lock);
             if (g)
                 return g;
@@ -1621,14 +1624,10 @@ static void schedule_from(m_t *m, g_t *cur)
 {
     p_t *p = m->p;
     g_t *next = NULL;
-    int64_t tw = __atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED);
     /* Not while a park is pending: we still hold the lock it parks under,
      * which a callback may need. after_switch() runs them after it. */
-    if (tw != 0 && m->after != AFTER_PARK) {
-        int64_t now = nanotime();
-        if (tw <= now)
-            timers_run(p, now);
-    }
+    if (m->after != AFTER_PARK)
+        run_due_timers(p, 0);
     if (!m->lockedg && p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED) &&
         !globcheck_due(p)) {
         next = runqget(p);

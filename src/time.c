@@ -671,8 +671,7 @@ static int fire_nostop(p_t *p, int64_t now, int max)
             if (p->trun_tail - p->trun_head > FIRE_AHEAD)
                 __builtin_prefetch(slot_timer(*run_at(p, p->trun_head + FIRE_AHEAD)), 1);
             t = slot_timer(*run_at(p, p->trun_head++));
-        }
-        else if (p->timers[0].tv & SLOT_UNTRACKED)
+        } else if (p->timers[0].tv & SLOT_UNTRACKED)
             t = heap_remove(p, 0);
         else
             break; /* a stoppable timer: timers_run's own path */
@@ -836,10 +835,15 @@ void timers_adopt(p_t *to, p_t *from)
 
 /* ---- the public API: now, sleep ------------------------------------------------ */
 
+/* now + ns, saturated (ns > 0). */
+static inline int64_t deadline_from(int64_t now, int64_t ns)
+{
+    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+}
+
 static inline int64_t deadline_after(int64_t ns)
 {
-    int64_t now = nanotime();
-    return ns > INT64_MAX - now ? INT64_MAX : now + ns;
+    return deadline_from(nanotime(), ns);
 }
 
 int64_t go_now(void)
@@ -894,7 +898,7 @@ void go_sleep(int64_t ns)
     if (ns <= 0)
         return;
     int64_t now = nanotime();
-    int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
+    int64_t deadline = deadline_from(now, ns);
     g_t *g = sched_getg();
     if (!g) {
         /* A plain thread, or an M's g0 (a callback must not sleep, but

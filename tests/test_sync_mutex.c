@@ -139,11 +139,18 @@ static int saw_starving; /* the holder saw the mutex in starvation mode */
  * exceeds Go's 1 ms threshold), yielding while holding it so that the
  * waiter runs even at GOMAXPROCS=1, and relocks at once after unlocking:
  * in normal mode it would win every time. */
+static go_wg held; /* done once the hog holds the lock for the first time */
+
 static void hog(void *arg)
 {
     (void)arg;
+    bool first = true;
     while (!__atomic_load_n(&got, __ATOMIC_ACQUIRE)) {
         go_mutex_lock(&smu);
+        if (first) {
+            first = false;
+            go_wg_done(&held);
+        }
         int64_t t0 = now_ns();
         while (now_ns() - t0 < 2000000 && !__atomic_load_n(&got, __ATOMIC_ACQUIRE)) {
             if (mutex_state(&smu) & MUTEX_STARVING)
@@ -172,7 +179,13 @@ static void test_starvation(void)
     for (int round = 0; round < 200 && !saw_starving; round++) {
         __atomic_store_n(&got, 0, __ATOMIC_RELAXED);
         go_wg_add(&wg, 2);
+        /* The waiter starts only once the hog holds the lock: started
+         * together on two Ps, the waiter could take it first, and then
+         * there is nothing to starve in that round (at GOMAXPROCS=2 a
+         * whole run of 200 rounds sometimes went that way). */
+        go_wg_add(&held, 1);
         CHECK_EQ(go(hog, NULL), 0);
+        go_wg_wait(&held);
         CHECK_EQ(go(starving_waiter, NULL), 0);
         go_wg_wait(&wg);
         CHECK(got);

@@ -67,7 +67,8 @@ static size_t pagesz;
 static int guard_mode = GUARD_MADVISE; /* best mode still available */
 static long mprotect_budget;           /* mprotect guards we may still add */
 
-/* The arena being carved; under pool_lock. */
+/* The arena being carved; under pool_lock (guards are installed outside
+ * it, see install_guard). */
 static rlock_t pool_lock = RLOCK_INIT;
 static uint8_t *arena_next, *arena_end;
 
@@ -101,20 +102,30 @@ void stack_init(void)
     mprotect_budget = maxmap / 4;
 }
 
-/* Put a guard below the usable stack; returns the guard kind used. */
+/*
+ * Put a guard below the usable stack; returns the guard kind used. Called
+ * without pool_lock: the madvise can take microseconds (it may have to
+ * allocate a page table), and a spawn on another P waiting for the lock
+ * meanwhile went to sleep on its futex (at GOMAXPROCS=2 bench_fib's cold
+ * run slept 224 times on pool_lock). guard_mode only ever degrades, so a
+ * stale read at worst tries a better mode once more.
+ */
 static int install_guard(uint8_t *base)
 {
-    if (guard_mode == GUARD_MADVISE) {
+    int mode = __atomic_load_n(&guard_mode, __ATOMIC_RELAXED);
+    if (mode == GUARD_MADVISE) {
         if (madvise(base, STACK_GUARD_SIZE, MADV_GUARD_INSTALL) == 0)
             return GUARD_MADVISE;
-        guard_mode = GUARD_MPROTECT; /* EINVAL: kernel too old */
+        __atomic_store_n(&guard_mode, GUARD_MPROTECT, __ATOMIC_RELAXED); /* EINVAL: kernel too old */
+        mode = GUARD_MPROTECT;
     }
-    if (guard_mode == GUARD_MPROTECT) {
-        if (mprotect_budget > 0 && mprotect(base, STACK_GUARD_SIZE, PROT_NONE) == 0) {
-            mprotect_budget--;
-            return GUARD_MPROTECT;
+    if (mode == GUARD_MPROTECT) {
+        if (__atomic_sub_fetch(&mprotect_budget, 1, __ATOMIC_RELAXED) >= 0) {
+            if (mprotect(base, STACK_GUARD_SIZE, PROT_NONE) == 0)
+                return GUARD_MPROTECT;
         }
-        guard_mode = GUARD_CANARY;
+        __atomic_add_fetch(&mprotect_budget, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&guard_mode, GUARD_CANARY, __ATOMIC_RELAXED);
     }
     return GUARD_CANARY;
 }
@@ -153,9 +164,8 @@ g_t *stack_new_g(size_t size, int *err)
         }
         uint8_t *base = arena_next;
         arena_next += slot;
-        int guard = install_guard(base);
         runlock(&pool_lock);
-        return init_slot(base, slot, guard);
+        return init_slot(base, slot, install_guard(base));
     }
     size_t slot = round_page(size) + STACK_GUARD_SIZE;
     void *a = mmap(NULL, slot, PROT_READ | PROT_WRITE,
@@ -164,10 +174,7 @@ g_t *stack_new_g(size_t size, int *err)
         *err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
         return NULL;
     }
-    rlock(&pool_lock);
-    int guard = install_guard(a);
-    runlock(&pool_lock);
-    g_t *g = init_slot(a, slot, guard);
+    g_t *g = init_slot(a, slot, install_guard(a));
     g->custom_stack = true;
     return g;
 }

@@ -1732,21 +1732,27 @@ void sched_park(waiter_t *w, void (*unlock)(void *), void *arg, enum wait_reason
     schedule_from(m, g);
 }
 
-void sched_goready(g_t *g)
+/* next: into runnext (the usual hand-off), or at the tail of the queue. */
+static void goready(g_t *g, bool next)
 {
     proc_setstatus(g, G_RUNNABLE);
     m_t *m = sched_getm();
     if (m && m->p)
-        runqput(m->p, g, true);
+        runqput(m->p, g, next);
     else
         inject_push(g);
     sched_wakep();
 }
 
+void sched_goready(g_t *g)
+{
+    goready(g, true);
+}
+
 void sched_ready(waiter_t *w)
 {
     if (w->g) {
-        sched_goready(w->g);
+        goready(w->g, !w->queue_tail);
         return;
     }
     /* A plain thread (see plain_wait). Still waiting uncounted: one CAS

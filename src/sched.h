@@ -29,6 +29,8 @@ struct waiter {
     int32_t caseidx;     /* select: index of this case */
     bool success;        /* chan: completed by a partner, not by close */
     bool timedout;       /* woken by a deadline, not by a partner */
+    bool queue_tail;     /* ready g at the tail of the run queue, not in
+                            runnext (a select's fan-in wait: select.c) */
 };
 
 /*

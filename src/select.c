@@ -429,7 +429,9 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
     st.cases = cases;
     waiter_t pw = {0};
     pw.g = g;
-    pw.queue_tail = norder > 1;
+    /* Two or more distinct channels (lockord is sorted by address): a
+     * fan-in wait (see "Wake-up placement"). */
+    pw.queue_tail = norder > 1 && lockord[0].c != lockord[norder - 1].c;
     st.parked = &pw;
     for (uint32_t k = 0; k < norder; k++) {
         uint32_t i = lockord[k].i;

@@ -51,7 +51,7 @@ asan:
 
 tsan:
 	@tools/deps.sh tsan
-	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=thread -DGO_BUILD_BENCH=OFF
+	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=thread -DGO_LOCKRANK=ON -DGO_BUILD_BENCH=OFF
 	cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && ctest --output-on-failure -j$(JOBS) $(if $(TSAN_LABEL),-L $(TSAN_LABEL))
 

@@ -171,6 +171,7 @@ go_chan *chan_make_internal(size_t elem_size, size_t cap)
         return NULL;
     go_chan *c = mem;
     memset(c, 0, sizeof *c); /* the buffer is written before it is read */
+    rlock_init(&c->lock, LOCK_RANK_CHAN);
     c->elemsize = (uint32_t)elem_size;
     c->cap = cap;
     return c;

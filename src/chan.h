@@ -107,6 +107,7 @@ void chan_lock_slow(go_chan *c);
  */
 static inline void chan_lock(go_chan *c)
 {
+    LOCKRANK_CHECK(&c->lock); /* the try below is not checked */
     if (__builtin_expect(!rtrylock(&c->lock), 0))
         chan_lock_slow(c);
 }

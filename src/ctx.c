@@ -170,6 +170,7 @@ static go_ctx *derive(go_ctx *parent, bool timed, int64_t deadline)
         return NULL;
     }
     c->done = done;
+    rlock_init(&c->lock, LOCK_RANK_CTX);
     bool own_timer = false;
     if (timed && (!parent->has_deadline || deadline < parent->deadline)) {
         c->has_deadline = true;

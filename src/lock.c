@@ -11,9 +11,12 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "debug.h"
 
 bool futex_wait(uint32_t *addr, uint32_t val, int64_t timeout_ns)
 {
@@ -41,7 +44,7 @@ void rlock_slow(rlock_t *l)
 {
     for (int i = 0; i < 100; i++) {
         uint32_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-        if (s == 0 && rtrylock(l))
+        if (s == 0 && rlock_cas(l))
             return;
         cpu_relax();
     }
@@ -83,3 +86,107 @@ int64_t nanotime(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* ---- the lock order check (GO_LOCKRANK builds) ---------------------------- */
+
+#ifdef GO_LOCKRANK
+static const struct {
+    const char *name;
+    bool nests; /* two of this rank may be held, taken in address order */
+} ranks[LOCK_NRANKS] = {
+    [LOCK_RANK_LEAF] = {"unranked (leaf)", false},
+    [LOCK_RANK_NETPOLL_INIT] = {"netpoll init", false},
+    [LOCK_RANK_CHAN] = {"channel", true},
+    [LOCK_RANK_PD_DEADLINE] = {"poll descriptor deadline", false},
+    [LOCK_RANK_PD] = {"poll descriptor", false},
+    [LOCK_RANK_CTX] = {"context", false},
+    [LOCK_RANK_SEMA] = {"sema bucket", false},
+    [LOCK_RANK_TIMERS] = {"timer heap", true},
+    [LOCK_RANK_SCHED] = {"sched", false},
+    [LOCK_RANK_GFREE] = {"dead G pool", false},
+    [LOCK_RANK_ALLG] = {"allg", false},
+    [LOCK_RANK_STACK_POOL] = {"stack arena", false},
+};
+
+/* What this thread holds, in acquisition order. A select over many
+ * channels holds one lock per channel; beyond HELD_MAX locks are counted,
+ * not checked. */
+#define HELD_MAX 128
+static __thread struct held {
+    const rlock_t *l;
+    uint32_t rank;
+} held[HELD_MAX];
+static __thread int nheld, nuntracked;
+
+/* Position in the order; unranked locks are innermost. */
+static uint32_t order_of(uint32_t rank)
+{
+    return rank == LOCK_RANK_LEAF ? LOCK_NRANKS : rank;
+}
+
+static const char *rank_name(uint32_t rank)
+{
+    return rank < LOCK_NRANKS ? ranks[rank].name : "corrupt rank";
+}
+
+__attribute__((noreturn)) static void violation(const char *what, const rlock_t *l,
+                                                const struct held *h)
+{
+    static char msg[2048];
+    int n = snprintf(msg, sizeof msg, "%s %s lock %p", what, rank_name(l->rank),
+                     (const void *)l);
+    if (h)
+        n += snprintf(msg + n, sizeof msg - (size_t)n, " while holding %s lock %p",
+                      rank_name(h->rank), (const void *)h->l);
+    n += snprintf(msg + n, sizeof msg - (size_t)n, " (held, oldest first:");
+    for (int i = 0; i < nheld && n < (int)sizeof msg - 64; i++)
+        n += snprintf(msg + n, sizeof msg - (size_t)n, " %s %p", rank_name(held[i].rank),
+                      (const void *)held[i].l);
+    snprintf(msg + n, sizeof msg - (size_t)n, ")");
+    debug_fatal(msg);
+}
+
+void lockrank_check(const rlock_t *l)
+{
+    if (l->rank >= LOCK_NRANKS)
+        violation("lock order violation: taking a lock with a corrupt rank:", l, NULL);
+    uint32_t want = order_of(l->rank);
+    for (int i = 0; i < nheld; i++) {
+        const struct held *h = &held[i];
+        if (h->l == l)
+            violation("lock order violation: taking a lock already held:", l, NULL);
+        uint32_t have = order_of(h->rank);
+        if (have < want)
+            continue;
+        if (have == want && ranks[h->rank].nests && (uintptr_t)h->l < (uintptr_t)l)
+            continue;
+        violation("lock order violation: taking", l, h);
+    }
+}
+
+void lockrank_acquired(const rlock_t *l)
+{
+    if (nheld == HELD_MAX) {
+        nuntracked++;
+        return;
+    }
+    held[nheld++] = (struct held){l, l->rank};
+}
+
+void lockrank_released(const rlock_t *l)
+{
+    for (int i = nheld - 1; i >= 0; i--) {
+        if (held[i].l == l) {
+            for (int k = i; k < nheld - 1; k++)
+                held[k] = held[k + 1];
+            nheld--;
+            return;
+        }
+    }
+    if (nuntracked > 0) {
+        nuntracked--;
+        return;
+    }
+    violation("runtime lock released by a thread that does not hold it:", l, NULL);
+}
+#endif

@@ -161,7 +161,7 @@ struct pd {
 static pd_t *pdtab[TOP_SIZE]; /* chunks; atomic, CAS to install, never freed */
 
 static uint32_t inited;        /* backend ready; atomic, release after init */
-static rlock_t init_lock;
+static rlock_t init_lock = RLOCK_INIT(LOCK_RANK_NETPOLL_INIT);
 static int32_t nwaiters;       /* iowaits queued or not yet readied; atomic */
 static int32_t npolling;       /* threads in a netpoll() that may block; atomic */
 int64_t netpoll_last_poll;     /* nanotime() of the last poll; atomic */
@@ -185,6 +185,14 @@ pd_t *netpoll_pd(int fd, int *err)
             *err = -ENOMEM;
             return NULL;
         }
+#ifdef GO_LOCKRANK
+        /* Zero is a valid pd, but its locks have ranks (touches every page
+         * of the chunk, in checked builds only). */
+        for (int i = 0; i < CHUNK_SIZE; i++) {
+            rlock_init(&((pd_t *)mem)[i].lock, LOCK_RANK_PD);
+            rlock_init(&((pd_t *)mem)[i].dlock, LOCK_RANK_PD_DEADLINE);
+        }
+#endif
         pd_t *want = NULL;
         if (__atomic_compare_exchange_n(&pdtab[top], &want, (pd_t *)mem, false,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

@@ -40,7 +40,7 @@
 #define POOL_HOT 1024  /* global free Gs kept with their stack pages */
 #define GOID_BATCH 16
 
-static rlock_t allg_lock = RLOCK_INIT;
+static rlock_t allg_lock = RLOCK_INIT(LOCK_RANK_ALLG);
 static g_t *allg;
 static int64_t nallg;
 static g_t *pool_tail; /* the back chain's head (see pool_get); under sched.gfree_lock */

@@ -79,7 +79,10 @@
 #include "time.h"
 
 
-struct sched sched;
+struct sched sched = {
+    .lock = RLOCK_INIT(LOCK_RANK_SCHED),
+    .gfree_lock = RLOCK_INIT(LOCK_RANK_GFREE),
+};
 p_t *allp[GO_MAXPROCS_MAX];
 
 __thread m_t *sched_tls_m __attribute__((tls_model("initial-exec")));
@@ -2034,6 +2037,7 @@ static p_t *newp(int32_t id)
     if (!p)
         return NULL;
     memset(p, 0, sizeof *p);
+    rlock_init(&p->timerlock, LOCK_RANK_TIMERS);
     p->id = id;
     p->status = P_DEAD;
     p->globcheck = GLOBCHECK;

@@ -66,7 +66,9 @@ struct bucket {
     waiter_t *head, *tail;  /* all waiters, FIFO; under lock */
 };
 
-static struct bucket semtab[SEMTAB_SIZE];
+static struct bucket semtab[SEMTAB_SIZE] = {
+    [0 ... SEMTAB_SIZE - 1] = {.lock = RLOCK_INIT(LOCK_RANK_SEMA)},
+};
 
 static struct bucket *bucket_of(const void *addr)
 {

@@ -69,7 +69,7 @@ static long mprotect_budget;           /* mprotect guards we may still add */
 
 /* The arena being carved; under pool_lock (guards are installed outside
  * it, see install_guard). */
-static rlock_t pool_lock = RLOCK_INIT;
+static rlock_t pool_lock = RLOCK_INIT(LOCK_RANK_STACK_POOL);
 static uint8_t *arena_next, *arena_end;
 
 static size_t round_page(size_t n)

@@ -73,6 +73,7 @@ static void test_heap_order(void)
     p_t *fake = aligned_alloc(CACHE_LINE, psize);
     CHECK(fake != NULL);
     memset(fake, 0, sizeof *fake);
+    rlock_init(&fake->timerlock, LOCK_RANK_TIMERS);
     fake->id = 0; /* below GOMAXPROCS: timers_run() moves a retired P's timers away */
     int32_t np = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
     for (int32_t i = 0; i < np; i++)
@@ -157,6 +158,7 @@ static void test_nostop_order(void)
     p_t *fake = aligned_alloc(CACHE_LINE, psize);
     CHECK(fake != NULL);
     memset(fake, 0, sizeof *fake);
+    rlock_init(&fake->timerlock, LOCK_RANK_TIMERS);
     fake->id = 0; /* below GOMAXPROCS, see test_heap_order */
     int32_t np = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
     for (int32_t i = 0; i < np; i++)

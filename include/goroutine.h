@@ -136,6 +136,13 @@ GO_API GO_NORETURN void go_exit(void);
  * number of CPUs in the process's affinity mask. A change takes effect at
  * each thread's next scheduling point; no runnable goroutine is lost.
  *
+ * Debugging: with the environment variable GOROUTINE_SCHED_RANDOM=1 at
+ * start-up, a goroutine that would run next on its thread (one just
+ * spawned, or one just woken by the running goroutine) is queued behind
+ * the others instead, half of the time at random (Go does this in its race
+ * builds). Code that relies on which goroutine runs first, rather than on
+ * channels, WaitGroups or locks, then shows its bug.
+ *
  * Returns the previous value, or -EINVAL if n > GO_MAXPROCS_MAX.
  */
 GO_API int go_maxprocs(int n);

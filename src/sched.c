@@ -1735,13 +1735,29 @@ void sched_park(waiter_t *w, void (*unlock)(void *), void *arg, enum wait_reason
     schedule_from(m, g);
 }
 
+/*
+ * GOROUTINE_SCHED_RANDOM=1, a debug mode (Go turns the same on in its race
+ * builds): a goroutine that would go into runnext, new or readied, goes to
+ * the tail of the queue instead half of the time, so a program (or test)
+ * that depends on who runs first, rather than on synchronisation, sees
+ * other orders. Off, it costs one predictable branch on a read-mostly word.
+ */
+static bool sched_random; /* set once in rt_init */
+
+static inline bool maybe_next(m_t *m, bool next)
+{
+    if (__builtin_expect(sched_random, 0) && next)
+        return fastrand(m) & 1;
+    return next;
+}
+
 /* next: into runnext (the usual hand-off), or at the tail of the queue. */
 static void goready(g_t *g, bool next)
 {
     proc_setstatus(g, G_RUNNABLE);
     m_t *m = sched_getm();
     if (m && m->p)
-        runqput(m->p, g, next);
+        runqput(m->p, g, maybe_next(m, next));
     else
         inject_push(g);
     sched_wakep();
@@ -1808,7 +1824,7 @@ static void pace_plain_spawner(void)
 void sched_newg_ready(m_t *m, g_t *g)
 {
     if (m && m->p && m->curg) {
-        runqput(m->p, g, true);
+        runqput(m->p, g, maybe_next(m, true));
     } else {
         struct plainq *q = NULL;
         if (!m) { /* not an M without a P (timer callbacks) */
@@ -2126,6 +2142,8 @@ static void do_init(void)
     }
     if (n > GO_MAXPROCS_MAX)
         n = GO_MAXPROCS_MAX;
+    const char *sr = getenv("GOROUTINE_SCHED_RANDOM");
+    sched_random = sr && strcmp(sr, "1") == 0;
     const char *mt = getenv("GOROUTINE_MAX_THREADS");
     if (mt && *mt) {
         long v = strtol(mt, NULL, 10);

@@ -40,7 +40,9 @@ install: build
 # make tsan (and CI) runs only the tests labelled "tsan": each test at
 # GOMAXPROCS 2 and 8, not 1 (see tests/CMakeLists.txt: at GOMAXPROCS 1 TSan
 # sees every goroutine switch as a synchronisation, and the run would take
-# half as long again). `make tsan TSAN_LABEL=` runs every test.
+# half as long again). `make tsan TSAN_LABEL=` runs every test. Like Go's
+# race builds, the TSan run also shuffles run order (GOROUTINE_SCHED_RANDOM=1),
+# and checks the lock order (GO_LOCKRANK).
 TSAN_LABEL ?= tsan
 
 asan:
@@ -53,7 +55,7 @@ tsan:
 	@tools/deps.sh tsan
 	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=thread -DGO_LOCKRANK=ON -DGO_BUILD_BENCH=OFF
 	cmake --build build-tsan -j$(JOBS)
-	cd build-tsan && ctest --output-on-failure -j$(JOBS) $(if $(TSAN_LABEL),-L $(TSAN_LABEL))
+	cd build-tsan && GOROUTINE_SCHED_RANDOM=1 ctest --output-on-failure -j$(JOBS) $(if $(TSAN_LABEL),-L $(TSAN_LABEL))
 
 # The aarch64 context switch, cross-compiled and run under qemu-user.
 cross:

@@ -63,44 +63,33 @@ static void ponger(void *arg)
     }
 }
 
-static long tree(int depth)
-{
-    if (depth == 0)
-        return 1;
-    return tree(depth - 1) * 2;
-}
-
-struct node {
+/* A binary tree of goroutines, each joining its child with a WaitGroup;
+ * returns the number of leaves (2^depth). */
+struct grow_arg {
     int depth;
-    long count;
+    long leaves;
+    go_wg *wg;
 };
 
-static void tree_g(void *arg);
+static void grow_g(void *arg);
 
 static long grow(int depth)
 {
     if (depth == 0)
         return 1;
     go_wg wg = GO_WG_INIT;
-    struct node a = {depth - 1, 0}, b = {depth - 1, 0};
+    struct grow_arg a = {depth - 1, 0, &wg};
     go_wg_add(&wg, 1);
-    struct {
-        struct node *n;
-        go_wg *wg;
-    } arg = {&a, &wg};
-    CHECK_EQ(go_copy(tree_g, &arg, sizeof arg), 0);
-    b.count = grow(depth - 1);
+    CHECK_EQ(go(grow_g, &a), 0);
+    long mine = grow(depth - 1);
     go_wg_wait(&wg);
-    return a.count + b.count;
+    return a.leaves + mine;
 }
 
-static void tree_g(void *arg)
+static void grow_g(void *arg)
 {
-    struct {
-        struct node *n;
-        go_wg *wg;
-    } *a = arg;
-    a->n->count = grow(a->n->depth);
+    struct grow_arg *a = arg;
+    a->leaves = grow(a->depth);
     go_wg_done(a->wg);
 }
 
@@ -125,7 +114,7 @@ int main(void)
         CHECK_EQ(v, i + 1);
     }
     go_chan_close(ping);
-    CHECK_EQ(grow(12), tree(12));
+    CHECK_EQ(grow(12), 1L << 12);
     while (go_num_goroutine() > 0)
         go_yield();
     go_chan_free(ping);

@@ -378,7 +378,7 @@ static g_t *galloc(m_t *m, size_t stack_size, int *err)
         }
     }
     if (!g) {
-        g = stack_new_g(stack_size, err);
+        g = stack_new_g(stack_size, p, err);
         if (!g)
             return NULL;
         sched_fiber_init_g(g);

@@ -184,6 +184,7 @@ struct p {
     uint32_t globcheck;   /* countdown to a global-queue check; owner only */
     bool globfirst;       /* findrunnable: look at the global queue first; owner */
     g_t *gfree;           /* dead Gs with their stacks; owner only */
+    uint8_t *stack_next, *stack_end; /* this P's stack arena (stack.c); owner only */
     int32_t ngfree;
     int64_t goidcache, goidcacheend; /* batch of goroutine ids; owner only */
     /* Timers (time.c): a 4-ary min-heap under timerlock; timer0_when is

@@ -13,7 +13,12 @@
  * (MAP_NORESERVE), which is why a default stack can be generous (256 KiB).
  *
  * Default-size slots are carved from arenas of ARENA_SLOTS slots, one mmap
- * each, so a million stacks do not need a million VMAs. The guard below a
+ * each, so a million stacks do not need a million VMAs. Each P carves its
+ * own arena, with no lock; plain threads share one under pool_lock. Two Ps
+ * carving one arena put their new stacks in the same 2 MiB of address
+ * space, under one page-table page, and the kernel serialises the guard
+ * madvise of one against the first-touch fault of the other on that page's
+ * lock (in bench_fib at GOMAXPROCS=2, 0.24% of all samples spun there). The guard below a
  * stack is installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which
  * adds no VMA and no memory. Older kernels get mprotect(PROT_NONE) guard
  * pages, which split the arena VMA; we stop doing that when the process
@@ -67,8 +72,8 @@ static size_t pagesz;
 static int guard_mode = GUARD_MADVISE; /* best mode still available */
 static long mprotect_budget;           /* mprotect guards we may still add */
 
-/* The arena being carved; under pool_lock (guards are installed outside
- * it, see install_guard). */
+/* The arena plain threads carve from; under pool_lock (guards are
+ * installed outside it, see install_guard). Ps have their own, in p_t. */
 static rlock_t pool_lock = RLOCK_INIT(LOCK_RANK_STACK_POOL);
 static uint8_t *arena_next, *arena_end;
 
@@ -105,10 +110,10 @@ void stack_init(void)
 /*
  * Put a guard below the usable stack; returns the guard kind used. Called
  * without pool_lock: the madvise can take microseconds (it may have to
- * allocate a page table), and a spawn on another P waiting for the lock
- * meanwhile went to sleep on its futex (at GOMAXPROCS=2 bench_fib's cold
- * run slept 224 times on pool_lock). guard_mode only ever degrades, so a
- * stale read at worst tries a better mode once more.
+ * allocate a page table), and a spawn waiting for the lock meanwhile went
+ * to sleep on its futex (when Ps shared the arena, bench_fib's cold run at
+ * GOMAXPROCS=2 slept 224 times on pool_lock). guard_mode only ever
+ * degrades, so a stale read at worst tries a better mode once more.
  */
 static int install_guard(uint8_t *base)
 {
@@ -146,26 +151,38 @@ static g_t *init_slot(uint8_t *base, size_t slot, int guard)
     return g;
 }
 
-g_t *stack_new_g(size_t size, int *err)
+/* Take the next default-size slot of the arena [*next, *end), mapping a new
+ * arena when it is used up. NULL and *err on failure. */
+static uint8_t *carve(uint8_t **next, uint8_t **end, size_t slot, int *err)
+{
+    if (*next == *end) {
+        void *a = mmap(NULL, slot * ARENA_SLOTS, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (a == MAP_FAILED) {
+            *err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
+            return NULL;
+        }
+        *next = a;
+        *end = *next + slot * ARENA_SLOTS;
+    }
+    uint8_t *base = *next;
+    *next += slot;
+    return base;
+}
+
+g_t *stack_new_g(size_t size, p_t *p, int *err)
 {
     if (size == 0 || size == stack_default_size) {
         size_t slot = stack_default_size + STACK_GUARD_SIZE;
-        rlock(&pool_lock);
-        if (arena_next == arena_end) {
-            void *a = mmap(NULL, slot * ARENA_SLOTS, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-            if (a == MAP_FAILED) {
-                runlock(&pool_lock);
-                *err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
-                return NULL;
-            }
-            arena_next = a;
-            arena_end = arena_next + slot * ARENA_SLOTS;
+        uint8_t *base;
+        if (p) {
+            base = carve(&p->stack_next, &p->stack_end, slot, err);
+        } else {
+            rlock(&pool_lock);
+            base = carve(&arena_next, &arena_end, slot, err);
+            runlock(&pool_lock);
         }
-        uint8_t *base = arena_next;
-        arena_next += slot;
-        runlock(&pool_lock);
-        return init_slot(base, slot, install_guard(base));
+        return base ? init_slot(base, slot, install_guard(base)) : NULL;
     }
     size_t slot = round_page(size) + STACK_GUARD_SIZE;
     void *a = mmap(NULL, slot, PROT_READ | PROT_WRITE,

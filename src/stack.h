@@ -19,9 +19,10 @@ extern size_t stack_default_size; /* usable bytes of a default stack */
 
 void stack_init(void);
 /* A fresh G (status G_IDLE) whose descriptor sits at the top of a new stack
- * of `size` usable bytes (0 = default). NULL and *err = -ENOMEM/-EAGAIN on
- * failure. */
-g_t *stack_new_g(size_t size, int *err);
+ * of `size` usable bytes (0 = default), carved from p's arena if p is the
+ * caller's own P, from the shared one if p is NULL. NULL and
+ * *err = -ENOMEM/-EAGAIN on failure. */
+g_t *stack_new_g(size_t size, p_t *p, int *err);
 /* Give back a custom-size G and its stack to the system. */
 void stack_free_custom(g_t *g);
 /* Drop the physical pages of a cached G's stack, keeping the descriptor. */

@@ -18,14 +18,16 @@
  * carving one arena put their new stacks in the same 2 MiB of address
  * space, under one page-table page, and the kernel serialises the guard
  * madvise of one against the first-touch fault of the other on that page's
- * lock (in bench_fib at GOMAXPROCS=2, 0.24% of all samples spun there). The guard below a
- * stack is installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which
- * adds no VMA and no memory. Older kernels get mprotect(PROT_NONE) guard
- * pages, which split the arena VMA; we stop doing that when the process
- * approaches vm.max_map_count and fall back to a canary word at the bottom
- * of the stack, checked when the goroutine is switched out for the last
- * time (a checked canary catches an overflow late, not at the faulting
- * instruction: that is the price of running out of VMAs).
+ * lock (in bench_fib at GOMAXPROCS=2, 0.24% of all samples spun there).
+ *
+ * The guard below a stack is installed with madvise(MADV_GUARD_INSTALL)
+ * (Linux 6.13+), which adds no VMA and no memory. Older kernels get
+ * mprotect(PROT_NONE) guard pages, which split the arena VMA; we stop doing
+ * that when the process approaches vm.max_map_count and fall back to a
+ * canary word at the bottom of the stack, checked when the goroutine is
+ * switched out for the last time (a checked canary catches an overflow
+ * late, not at the faulting instruction: that is the price of running out
+ * of VMAs).
  *
  * Descriptors are never returned to the system for default stacks: dead Gs
  * are cached with their stacks (per P, then globally; see proc.c), which is

@@ -289,6 +289,7 @@ static bool every_p_running(void)
     return __atomic_load_n(&sched.npidle, __ATOMIC_RELAXED) == 0 &&
            __atomic_load_n(&sched.nmspinning, __ATOMIC_RELAXED) == 0;
 }
+
 uint32_t sysmon_napping;
 static uint32_t sysmon_key; /* futex word of sysmon's long sleeps */
 

@@ -8,7 +8,8 @@
  * still runs to completion when released; and once they have exited,
  * go() works again (their stacks are reused from the runtime's caches, so
  * no new address space is needed), from the main thread and from a
- * goroutine.
+ * goroutine. Last, a goroutine spawns until go() fails (new stacks then
+ * come from its P's own arena), with the same checks.
  *
  * Skipped under sanitizers: they reserve terabytes of shadow memory, so
  * an address-space limit cannot be applied.
@@ -48,13 +49,20 @@ static long vm_size_kb(void)
     return kb;
 }
 
-static void wait_none_left(void)
+/* Until exactly n goroutines live (one that has signalled its WaitGroup
+ * may not have exited yet). */
+static void wait_goroutines(long n)
 {
-    for (int i = 0; go_num_goroutine() != 0; i++) {
+    for (int i = 0; go_num_goroutine() != n; i++) {
         CHECK(i < 100000);
         struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
     }
+}
+
+static void wait_none_left(void)
+{
+    wait_goroutines(0);
 }
 
 static go_wg again_wg;
@@ -79,6 +87,27 @@ static void again_spawner(void *arg)
             go_wg_add(&again_wg, -(n - i));
             break;
         }
+    }
+    go_wg_done(&again_wg);
+}
+
+static long exhaust_spawned;
+static int exhaust_rc;
+
+/* Spawns parked goroutines until go() fails (again_wg counts it). */
+static void exhaust_spawner(void *arg)
+{
+    (void)arg;
+    while (exhaust_spawned < MAX_SPAWN) {
+        go_wg_add(&started, 1);
+        go_wg_add(&finished, 1);
+        exhaust_rc = go(parked, NULL);
+        if (exhaust_rc != 0) {
+            go_wg_add(&started, -1);
+            go_wg_add(&finished, -1);
+            break;
+        }
+        exhaust_spawned++;
     }
     go_wg_done(&again_wg);
 }
@@ -178,6 +207,25 @@ static void child(void)
         printf("note: only %ld of the %ld goroutines that lived at once could live at once "
                "again from main under the same limit\n",
                again_ok, total);
+
+    /* Out of address space again, now spawning from a goroutine: new
+     * stacks then come from its P's own arena, and that path must fail
+     * the same way and leave everyone running. */
+    ran = 0;
+    go_wg_add(&gate, 1);
+    go_wg_add(&again_wg, 1);
+    CHECK_EQ(go(exhaust_spawner, NULL), 0);
+    go_wg_wait(&again_wg);
+    printf("child: from a goroutine, %ld goroutines fitted, then go() returned %d\n",
+           exhaust_spawned, exhaust_rc);
+    CHECK(exhaust_rc == -ENOMEM || exhaust_rc == -EAGAIN);
+    CHECK(exhaust_spawned > 0);
+    go_wg_wait(&started);
+    wait_goroutines(exhaust_spawned); /* the spawner has gone */
+    go_wg_done(&gate);
+    go_wg_wait(&finished);
+    CHECK_EQ(ran, exhaust_spawned);
+    wait_none_left();
     fflush(stdout);
     _exit(0);
 }

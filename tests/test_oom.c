@@ -91,24 +91,33 @@ static void again_spawner(void *arg)
     go_wg_done(&again_wg);
 }
 
-static long exhaust_spawned;
-static int exhaust_rc;
-
-/* Spawns parked goroutines until go() fails (again_wg counts it). */
-static void exhaust_spawner(void *arg)
+/* Start parked goroutines (counted in started and finished) until go()
+ * fails or max have started; *n gets how many started. Returns go()'s
+ * error, or 0 if all max started. */
+static int spawn_parked(long max, long *n)
 {
-    (void)arg;
-    while (exhaust_spawned < MAX_SPAWN) {
+    int rc = 0;
+    for (*n = 0; *n < max; (*n)++) {
         go_wg_add(&started, 1);
         go_wg_add(&finished, 1);
-        exhaust_rc = go(parked, NULL);
-        if (exhaust_rc != 0) {
+        rc = go(parked, NULL);
+        if (rc != 0) {
             go_wg_add(&started, -1);
             go_wg_add(&finished, -1);
             break;
         }
-        exhaust_spawned++;
     }
+    return rc;
+}
+
+static long exhaust_spawned;
+static int exhaust_rc;
+
+/* spawn_parked from a goroutine (again_wg counts it). */
+static void exhaust_spawner(void *arg)
+{
+    (void)arg;
+    exhaust_rc = spawn_parked(MAX_SPAWN, &exhaust_spawned);
     go_wg_done(&again_wg);
 }
 
@@ -126,19 +135,8 @@ static void child(void)
     rl.rlim_cur = rl.rlim_max = (rlim_t)(kb + 64 * 1024) * 1024;
     CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
 
-    long spawned = 0;
-    int rc = 0;
-    while (spawned < MAX_SPAWN) {
-        go_wg_add(&started, 1);
-        go_wg_add(&finished, 1);
-        rc = go(parked, NULL);
-        if (rc != 0) {
-            go_wg_add(&started, -1);
-            go_wg_add(&finished, -1);
-            break;
-        }
-        spawned++;
-    }
+    long spawned;
+    int rc = spawn_parked(MAX_SPAWN, &spawned);
     printf("child: VmSize was %ld kB; %ld more goroutines fitted under +64 MiB, "
            "then go() returned %d\n",
            kb, spawned, rc);
@@ -186,19 +184,10 @@ static void child(void)
      * thread spawns from the global pool of dead goroutines, so those
      * still cached per P (up to GFREE_MAX each) are out of its reach and
      * it may need new address space. */
-    long total = FIRST + spawned, again_ok = 0;
+    long total = FIRST + spawned, again_ok;
     ran = 0;
     go_wg_add(&gate, 1);
-    for (long i = 0; i < total; i++) {
-        go_wg_add(&started, 1);
-        go_wg_add(&finished, 1);
-        if (go(parked, NULL) != 0) {
-            go_wg_add(&started, -1);
-            go_wg_add(&finished, -1);
-            break;
-        }
-        again_ok++;
-    }
+    spawn_parked(total, &again_ok);
     go_wg_wait(&started);
     go_wg_done(&gate);
     go_wg_wait(&finished);

@@ -164,6 +164,13 @@ struct gring {
  * sysmon may retake it with a CAS to P_IDLE and hand it to another M. */
 enum p_status { P_IDLE, P_RUNNING, P_SYSCALL, P_DEAD };
 
+/* Where new default-size stacks are carved (stack.c): the unused slots
+ * [next, end) of the current arena mapping, of which those below guarded
+ * already have their guards. */
+typedef struct stack_arena {
+    uint8_t *next, *end, *guarded;
+} stack_arena_t;
+
 struct p {
     struct gring rq; /* local run queue: runnext and the ring */
 
@@ -184,7 +191,7 @@ struct p {
     uint32_t globcheck;   /* countdown to a global-queue check; owner only */
     bool globfirst;       /* findrunnable: look at the global queue first; owner */
     g_t *gfree;           /* dead Gs with their stacks; owner only */
-    uint8_t *stack_next, *stack_end; /* this P's stack arena (stack.c); owner only */
+    stack_arena_t stack_arena; /* this P's own (stack.c); owner only */
     int32_t ngfree;
     int64_t goidcache, goidcacheend; /* batch of goroutine ids; owner only */
     /* Timers (time.c): a 4-ary min-heap under timerlock; timer0_when is

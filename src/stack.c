@@ -21,13 +21,14 @@
  * lock (in bench_fib at GOMAXPROCS=2, 0.24% of all samples spun there).
  *
  * The guard below a stack is installed with madvise(MADV_GUARD_INSTALL)
- * (Linux 6.13+), which adds no VMA and no memory. Older kernels get
- * mprotect(PROT_NONE) guard pages, which split the arena VMA; we stop doing
- * that when the process approaches vm.max_map_count and fall back to a
- * canary word at the bottom of the stack, checked when the goroutine is
- * switched out for the last time (a checked canary catches an overflow
- * late, not at the faulting instruction: that is the price of running out
- * of VMAs).
+ * (Linux 6.13+), which adds no VMA and no memory; where the kernel allows
+ * it, carving installs the next 16 slots' guards with one process_madvise
+ * (see guard_batch). Older kernels get mprotect(PROT_NONE) guard pages,
+ * which split the arena VMA; we stop doing that when the process
+ * approaches vm.max_map_count and fall back to a canary word at the
+ * bottom of the stack, checked when the goroutine is switched out for the
+ * last time (a checked canary catches an overflow late, not at the
+ * faulting instruction: that is the price of running out of VMAs).
  *
  * Descriptors are never returned to the system for default stacks: dead Gs
  * are cached with their stacks (per P, then globally; see proc.c), which is
@@ -49,6 +50,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "debug.h"
@@ -56,6 +59,9 @@
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
+#endif
+#ifndef PIDFD_SELF_PROCESS
+#define PIDFD_SELF_PROCESS (-10001) /* the calling process, without an fd */
 #endif
 
 #if defined(GO_HAVE_VALGRIND_H)
@@ -66,6 +72,7 @@
 #endif
 
 #define ARENA_SLOTS 64
+#define GUARD_BATCH 16 /* guards per process_madvise (64 measured slower) */
 #define DEFAULT_STACK (256 * 1024 - STACK_GUARD_SIZE)
 
 size_t stack_default_size = DEFAULT_STACK;
@@ -73,11 +80,13 @@ size_t stack_default_size = DEFAULT_STACK;
 static size_t pagesz;
 static int guard_mode = GUARD_MADVISE; /* best mode still available */
 static long mprotect_budget;           /* mprotect guards we may still add */
+static int batch_ok = 1;               /* guard_batch may try; only degrades */
 
-/* The arena plain threads carve from; under pool_lock (guards are
- * installed outside it, see install_guard). Ps have their own, in p_t. */
+/* The arena plain threads carve from; under pool_lock (a batch of guards
+ * is installed under it, single guards outside it: see install_guard).
+ * Ps have their own, in p_t. */
 static rlock_t pool_lock = RLOCK_INIT(LOCK_RANK_STACK_POOL);
-static uint8_t *arena_next, *arena_end;
+static stack_arena_t shared_arena;
 
 static size_t round_page(size_t n)
 {
@@ -107,6 +116,11 @@ void stack_init(void)
     /* Each mprotect guard splits a VMA in up to three; keep half the
      * budget for the program itself. */
     mprotect_budget = maxmap / 4;
+#if defined(GO_HAVE_VALGRIND_H)
+    /* Valgrind (3.19) does not know process_madvise and warns of it. */
+    if (RUNNING_ON_VALGRIND)
+        batch_ok = 0;
+#endif
 }
 
 /*
@@ -153,22 +167,58 @@ static g_t *init_slot(uint8_t *base, size_t slot, int guard)
     return g;
 }
 
-/* Take the next default-size slot of the arena [*next, *end), mapping a new
- * arena when it is used up. NULL and *err on failure. */
-static uint8_t *carve(uint8_t **next, uint8_t **end, size_t slot, int *err)
+/*
+ * Guard up to GUARD_BATCH default-size slots from base with one
+ * process_madvise on ourselves; returns how many it guarded (0: do them
+ * one at a time). On the reference host a fresh slot (its guard and the
+ * first touch of two pages) took a median 4.4 us with one madvise per
+ * guard, 3.7 us in batches of 16 and 3.9 us in batches of 64. Older
+ * kernels lack PIDFD_SELF or refuse this advice here, and a seccomp policy
+ * may refuse the call: after the first failure we use install_guard for
+ * every slot, which is slower, never unguarded. A partial result counts
+ * as a failure (installing a guard twice is harmless).
+ */
+static size_t guard_batch(uint8_t *base, size_t slot, size_t n)
 {
-    if (*next == *end) {
-        void *a = mmap(NULL, slot * ARENA_SLOTS, PROT_READ | PROT_WRITE,
+#ifdef SYS_process_madvise
+    if (!__atomic_load_n(&batch_ok, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&guard_mode, __ATOMIC_RELAXED) != GUARD_MADVISE)
+        return 0;
+    struct iovec iov[GUARD_BATCH];
+    if (n > GUARD_BATCH)
+        n = GUARD_BATCH;
+    for (size_t i = 0; i < n; i++)
+        iov[i] = (struct iovec){.iov_base = base + i * slot, .iov_len = STACK_GUARD_SIZE};
+    long r = syscall(SYS_process_madvise, PIDFD_SELF_PROCESS, iov, n, MADV_GUARD_INSTALL, 0);
+    if (r == (long)(n * STACK_GUARD_SIZE))
+        return n;
+    __atomic_store_n(&batch_ok, 0, __ATOMIC_RELAXED);
+#else
+    (void)base, (void)slot, (void)n;
+#endif
+    return 0;
+}
+
+/* Take the next default-size slot of arena a, mapping a new arena when it
+ * is used up; *guarded says whether its guard is already in. NULL and
+ * *err on failure. */
+static uint8_t *carve(stack_arena_t *a, size_t slot, bool *guarded, int *err)
+{
+    if (a->next == a->end) {
+        void *m = mmap(NULL, slot * ARENA_SLOTS, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (a == MAP_FAILED) {
+        if (m == MAP_FAILED) {
             *err = errno == ENOMEM ? -ENOMEM : -EAGAIN;
             return NULL;
         }
-        *next = a;
-        *end = *next + slot * ARENA_SLOTS;
+        a->next = a->guarded = m;
+        a->end = a->next + slot * ARENA_SLOTS;
     }
-    uint8_t *base = *next;
-    *next += slot;
+    uint8_t *base = a->next;
+    if (base == a->guarded)
+        a->guarded += guard_batch(base, slot, (size_t)(a->end - base) / slot) * slot;
+    *guarded = base < a->guarded;
+    a->next += slot;
     return base;
 }
 
@@ -177,14 +227,17 @@ g_t *stack_new_g(size_t size, p_t *p, int *err)
     if (size == 0 || size == stack_default_size) {
         size_t slot = stack_default_size + STACK_GUARD_SIZE;
         uint8_t *base;
+        bool guarded;
         if (p) {
-            base = carve(&p->stack_next, &p->stack_end, slot, err);
+            base = carve(&p->stack_arena, slot, &guarded, err);
         } else {
             rlock(&pool_lock);
-            base = carve(&arena_next, &arena_end, slot, err);
+            base = carve(&shared_arena, slot, &guarded, err);
             runlock(&pool_lock);
         }
-        return base ? init_slot(base, slot, install_guard(base)) : NULL;
+        if (!base)
+            return NULL;
+        return init_slot(base, slot, guarded ? GUARD_MADVISE : install_guard(base));
     }
     size_t slot = round_page(size) + STACK_GUARD_SIZE;
     void *a = mmap(NULL, slot, PROT_READ | PROT_WRITE,

@@ -5,7 +5,8 @@
  *    stack overflow", and the report names the goroutine (id and the name
  *    given with go_spawn) and its stack size; for the default stack, for a
  *    custom 64 KiB stack, and for a default changed by GOROUTINE_STACK_SIZE
- *    (each in a child process, while other goroutines run);
+ *    (each in a child process, while other goroutines run); and for a
+ *    default stack at every position of a batch of guards;
  *  - a stack really has the room it was given: the default, the minimum
  *    (GO_STACK_MIN), 64 KiB, a size that is not a multiple of the page and
  *    8 MiB, each used almost to the end;
@@ -114,19 +115,41 @@ static void bystander(void *arg)
 struct overflow_case {
     size_t stack_size; /* 0: default */
     const char *name;
+    int parked;          /* goroutines spawned (and parked) just before it */
+    bool from_goroutine; /* spawned by a goroutine (its P's arena), not main */
 };
+
+static go_wg never = GO_WG_INIT; /* in a child; nobody calls done */
+
+static void parked(void *arg)
+{
+    (void)arg;
+    go_wg_wait(&never);
+}
+
+static void spawn_overflower(void *p)
+{
+    struct overflow_case *c = p;
+    for (int i = 0; i < c->parked; i++)
+        if (go(parked, NULL) != 0)
+            _exit(3);
+    go_attr a = {.stack_size = c->stack_size, .name = c->name};
+    if (go_spawn(&a, overflower, NULL) != 0)
+        _exit(3);
+    go_wg_wait(&never);
+}
 
 static void overflow_child(void *p)
 {
     struct overflow_case *c = p;
+    go_wg_add(&never, 1);
     /* Others run meanwhile, so the report must pick the right goroutine. */
     for (int i = 0; i < 4; i++)
         go(bystander, NULL);
-    go_attr a = {.stack_size = c->stack_size, .name = c->name};
-    if (go_spawn(&a, overflower, NULL) != 0)
-        _exit(3);
-    go_wg never = GO_WG_INIT;
-    go_wg_add(&never, 1);
+    if (c->from_goroutine)
+        go(spawn_overflower, c);
+    else
+        spawn_overflower(c);
     go_wg_wait(&never);
 }
 
@@ -161,14 +184,26 @@ static void test_overflow_reports(void)
 {
     /* The default: 256 KiB of address space per goroutine, of which the
      * guard and the descriptor take a part. */
-    struct overflow_case def = {0, "deep-diver"};
+    struct overflow_case def = {.name = "deep-diver"};
     check_overflow(overflow_child, &def, 128 * 1024, 256 * 1024);
     /* A custom size is reported as exactly that size. */
-    struct overflow_case small = {64 * 1024, "small-stack"};
+    struct overflow_case small = {.stack_size = 64 * 1024, .name = "small-stack"};
     check_overflow(overflow_child, &small, 64 * 1024, 64 * 1024);
     /* The default changed through the environment: exactly that too. */
-    struct overflow_case env = {0, "env-sized"};
+    struct overflow_case env = {.name = "env-sized"};
     check_overflow(env_overflow_child, &env, 128 * 1024, 128 * 1024);
+    /* New stacks have their guards installed 16 at a time (stack.c): a
+     * stack at each position of a batch, and the first of the next one,
+     * is guarded; from main (the shared arena) and from a goroutine (its
+     * P's own arena, where the positions are exactly 0..16). */
+    for (int from_g = 0; from_g < 2; from_g++) {
+        for (int k = 0; k <= 16; k++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s-slot-%d", from_g ? "p" : "main", k);
+            struct overflow_case c = {.name = name, .parked = k, .from_goroutine = from_g};
+            check_overflow(overflow_child, &c, 128 * 1024, 256 * 1024);
+        }
+    }
 }
 
 /* ---- room: a stack holds what it was given ---------------------------------------------- */

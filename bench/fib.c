@@ -7,13 +7,30 @@
  * context only, is a plain fib(n) on one goroutine afterwards: it shows how
  * much of the C/Go ratio is the compilers rather than the runtimes.
  *
+ * host_x, also for context and only at GOMAXPROCS >= 2, is what this
+ * machine gives two plain threads at that moment, with no runtime at all:
+ * fib(HOST_N) twice on one thread, against once on each of two threads
+ * started together, over three rounds. On a shared virtual machine it is
+ * often well below 2 (a neighbour on the host's cores), and it is the
+ * ceiling for the fib speedup measured in the same runs.
+ *
  *   usage: bench_fib [N [DEPTH]]
  */
 #include "bench.h"
 
+#include <pthread.h>
+
+#define HOST_N 30
+/* Read anew for every call, so the compiler cannot fold two fib(HOST_N)
+ * into one (fib is pure, and it knows). */
+static volatile int host_n = HOST_N;
+
 static int spawn_depth;
 
-__attribute__((noinline)) static long fib(int n)
+/* Aligned so that edits elsewhere in this file cannot move its loop across
+ * a fetch boundary: that alone once moved the 1-P time from 27.4 to 23.0 ms
+ * on the reference host. */
+__attribute__((noinline, aligned(64))) static long fib(int n)
 {
     if (n < 2)
         return n;
@@ -49,6 +66,60 @@ static void pfib(struct call *c)
     pfib(&b);
     go_wg_wait(&wg);
     c->result = a.result + b.result;
+}
+
+/* ---- the host's own two-thread scaling (context) ---------------------- */
+
+struct host_run {
+    pthread_barrier_t *go;
+    int64_t start, end;
+    long result;
+};
+
+static void *host_thread(void *arg)
+{
+    struct host_run *r = arg;
+    pthread_barrier_wait(r->go);
+    r->start = bench_now();
+    r->result = fib(host_n);
+    r->end = bench_now();
+    return NULL;
+}
+
+/* Time of fib(HOST_N) run once on each of two threads at once. */
+static int64_t host_pair(void)
+{
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 3);
+    struct host_run r[2] = {{.go = &go}, {.go = &go}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        if (pthread_create(&t[i], NULL, host_thread, &r[i]) != 0)
+            bench_fail("fib", "pthread_create failed");
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    if (r[0].result != r[1].result)
+        bench_fail("fib", "host fib(%d): %ld and %ld", HOST_N, r[0].result, r[1].result);
+    int64_t lo = r[0].start < r[1].start ? r[0].start : r[1].start;
+    int64_t hi = r[0].end > r[1].end ? r[0].end : r[1].end;
+    return hi - lo;
+}
+
+static double host_scaling(void)
+{
+    int64_t one = 0, two = 0;
+    for (int round = 0; round < 3; round++) {
+        int64_t t0 = bench_now();
+        long a = fib(host_n);
+        long b = fib(host_n);
+        one += bench_now() - t0;
+        if (a != b)
+            bench_fail("fib", "host fib(%d): %ld and %ld", HOST_N, a, b);
+        two += host_pair();
+    }
+    return (double)one / (double)two;
 }
 
 static long expect(int n)
@@ -87,7 +158,11 @@ int main(int argc, char **argv)
         bench_fail("fib", "fib(%d) = %ld, want %ld", n, c.result, expect(n));
     if (seq_result != c.result)
         bench_fail("fib", "serial fib(%d) = %ld, want %ld", n, seq_result, c.result);
-    printf("RESULT name=fib metric=ms value=%.3f seq_ms=%.3f n=%d depth=%d gomaxprocs=%d\n",
-           elapsed / 1e6, seq_elapsed / 1e6, n, spawn_depth, go_maxprocs(0));
+    int procs = go_maxprocs(0);
+    char host[32] = "";
+    if (procs >= 2)
+        snprintf(host, sizeof host, " host_x=%.3f", host_scaling());
+    printf("RESULT name=fib metric=ms value=%.3f seq_ms=%.3f n=%d depth=%d gomaxprocs=%d%s\n",
+           elapsed / 1e6, seq_elapsed / 1e6, n, spawn_depth, procs, host);
     return 0;
 }

@@ -238,6 +238,7 @@ fib (1P)|fib1|value|ms|-|chart
 fib (2P)|fib2|value|ms|ratio<=0.8|chart
 fib speedup 1P/2P|fib|speedup|x|speedup>=1.9|-
 fib serial, context|fib1|seq_ms|ms|-|-
+fib: host 2-thread scaling, context|fib2|host_x|x|-|-
 pingpong (1P)|pingpong1|value|ns/round trip|ratio<=0.5|chart
 pingpong (2P)|pingpong2|value|ns/round trip|ratio<=0.8|chart
 mpmc (2P)|mpmc|value|ns/msg|ratio<=0.8|chart

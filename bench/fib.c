@@ -8,11 +8,12 @@
  * much of the C/Go ratio is the compilers rather than the runtimes.
  *
  * host_x, also for context and only at GOMAXPROCS >= 2, is what this
- * machine gives two plain threads at that moment, with no runtime at all:
- * fib(HOST_N) twice on one thread, against once on each of two threads
- * started together, over three rounds. On a shared virtual machine it is
- * often well below 2 (a neighbour on the host's cores), and it is the
- * ceiling for the fib speedup measured in the same runs.
+ * machine gave two plain threads right after the run, with no runtime at
+ * all: fib(HOST_N) twice on one thread, against once on each of two
+ * threads started together, over three rounds. On a shared virtual
+ * machine it is often well below 2 (a neighbour on the host's cores), and
+ * it can change within the second, so it says how noisy the host was
+ * around the run rather than being the exact ceiling of that run.
  *
  *   usage: bench_fib [N [DEPTH]]
  */

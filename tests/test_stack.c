@@ -6,7 +6,8 @@
  *    given with go_spawn) and its stack size; for the default stack, for a
  *    custom 64 KiB stack, and for a default changed by GOROUTINE_STACK_SIZE
  *    (each in a child process, while other goroutines run); and for a
- *    default stack at every position of a batch of guards;
+ *    default stack at every position of a batch of guards, and with the
+ *    batch refused (seccomp makes process_madvise fail, as on old kernels);
  *  - a stack really has the room it was given: the default, the minimum
  *    (GO_STACK_MIN), 64 KiB, a size that is not a multiple of the page and
  *    8 MiB, each used almost to the end;
@@ -34,9 +35,14 @@
 #include "test_util.h"
 
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 /* ---- a child's stderr ------------------------------------------------------------- */
 
@@ -117,7 +123,44 @@ struct overflow_case {
     const char *name;
     int parked;          /* goroutines spawned (and parked) just before it */
     bool from_goroutine; /* spawned by a goroutine (its P's arena), not main */
+    bool deny_batch;     /* process_madvise fails with ENOSYS (seccomp) */
 };
+
+/* Make process_madvise fail with ENOSYS in this process, as an old kernel
+ * or a container's seccomp policy would, so that stacks get their guards
+ * one madvise at a time. */
+static void deny_process_madvise(void)
+{
+#ifdef SYS_process_madvise
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_madvise, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        _exit(4);
+    if (syscall(SYS_process_madvise, -1, NULL, 0, 0, 0) != -1 || errno != ENOSYS)
+        _exit(5);
+#endif
+}
+
+/* Whether a child can install deny_process_madvise's filter. */
+static bool seccomp_works(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        deny_process_madvise();
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
 
 static go_wg never = GO_WG_INIT; /* in a child; nobody calls done */
 
@@ -142,6 +185,8 @@ static void spawn_overflower(void *p)
 static void overflow_child(void *p)
 {
     struct overflow_case *c = p;
+    if (c->deny_batch)
+        deny_process_madvise();
     go_wg_add(&never, 1);
     /* Others run meanwhile, so the report must pick the right goroutine. */
     for (int i = 0; i < 4; i++)
@@ -201,6 +246,21 @@ static void test_overflow_reports(void)
             char name[32];
             snprintf(name, sizeof name, "%s-slot-%d", from_g ? "p" : "main", k);
             struct overflow_case c = {.name = name, .parked = k, .from_goroutine = from_g};
+            check_overflow(overflow_child, &c, 128 * 1024, 256 * 1024);
+        }
+    }
+    /* Where the kernel refuses the batch, each stack still gets a guard. */
+    if (!seccomp_works()) {
+        printf("unbatched guards: skipped, this kernel has no seccomp filters\n");
+        return;
+    }
+    static const int at[] = {0, 1, 16};
+    for (int from_g = 0; from_g < 2; from_g++) {
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+            char name[40];
+            snprintf(name, sizeof name, "%s-slot-%d-unbatched", from_g ? "p" : "main", at[i]);
+            struct overflow_case c = {
+                .name = name, .parked = at[i], .from_goroutine = from_g, .deny_batch = true};
             check_overflow(overflow_child, &c, 128 * 1024, 256 * 1024);
         }
     }

@@ -225,6 +225,18 @@ static void check_overflow(void (*child)(void *), struct overflow_case *c, long 
     printf("overflow of a %ld-byte stack reported as such, naming \"%s\"\n", n, c->name);
 }
 
+/* A default stack spawned after `parked` others, by main or by a
+ * goroutine, with or without the batched guards, overflows into a guard. */
+static void overflow_at(int parked, bool from_goroutine, bool deny_batch)
+{
+    char name[48];
+    snprintf(name, sizeof name, "%s-slot-%d%s", from_goroutine ? "p" : "main", parked,
+             deny_batch ? "-unbatched" : "");
+    struct overflow_case c = {
+        .name = name, .parked = parked, .from_goroutine = from_goroutine, .deny_batch = deny_batch};
+    check_overflow(overflow_child, &c, 128 * 1024, 256 * 1024);
+}
+
 static void test_overflow_reports(void)
 {
     /* The default: 256 KiB of address space per goroutine, of which the
@@ -241,29 +253,18 @@ static void test_overflow_reports(void)
      * stack at each position of a batch, and the first of the next one,
      * is guarded; from main (the shared arena) and from a goroutine (its
      * P's own arena, where the positions are exactly 0..16). */
-    for (int from_g = 0; from_g < 2; from_g++) {
-        for (int k = 0; k <= 16; k++) {
-            char name[32];
-            snprintf(name, sizeof name, "%s-slot-%d", from_g ? "p" : "main", k);
-            struct overflow_case c = {.name = name, .parked = k, .from_goroutine = from_g};
-            check_overflow(overflow_child, &c, 128 * 1024, 256 * 1024);
-        }
-    }
+    for (int from_g = 0; from_g < 2; from_g++)
+        for (int k = 0; k <= 16; k++)
+            overflow_at(k, from_g, false);
     /* Where the kernel refuses the batch, each stack still gets a guard. */
     if (!seccomp_works()) {
         printf("unbatched guards: skipped, this kernel has no seccomp filters\n");
         return;
     }
     static const int at[] = {0, 1, 16};
-    for (int from_g = 0; from_g < 2; from_g++) {
-        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
-            char name[40];
-            snprintf(name, sizeof name, "%s-slot-%d-unbatched", from_g ? "p" : "main", at[i]);
-            struct overflow_case c = {
-                .name = name, .parked = at[i], .from_goroutine = from_g, .deny_batch = true};
-            check_overflow(overflow_child, &c, 128 * 1024, 256 * 1024);
-        }
-    }
+    for (int from_g = 0; from_g < 2; from_g++)
+        for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+            overflow_at(at[i], from_g, true);
 }
 
 /* ---- room: a stack holds what it was given ---------------------------------------------- */

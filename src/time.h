@@ -30,18 +30,7 @@
 
 #include "runtime.h"
 
-typedef struct rtimer rtimer_t;
-
-struct rtimer {
-    int64_t when;      /* nanotime() at which to fire; under the heap lock */
-    int64_t period;    /* > 0: re-arm every period after firing */
-    void (*fn)(rtimer_t *t, void *arg, int64_t now);
-    void *arg;
-    p_t *p;            /* heap it is in, or NULL; under that heap's lock */
-    int32_t idx;       /* index in the heap; under the heap's lock */
-    uint32_t state;    /* time.c's own state machine; atomic */
-    uint32_t flags;    /* TIMER_*; set by the owner while the timer is idle */
-};
+/* struct rtimer itself is in runtime.h: every goroutine embeds one. */
 
 /*
  * TIMER_NOSTOP: the owner never stops or resets the timer while it is

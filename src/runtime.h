@@ -93,22 +93,9 @@ struct rtimer {
  * A goroutine's descriptor lives at the top of its own stack slot (see
  * stack.c), so a new goroutine costs one page: descriptor and first frames
  * share it.
- *
- * Its first two lines hold what waking a sleeper touches, in the order
- * it does: the timer that fires (time.c prefetches it, and the line after
- * it, well before it is due), the saved stack pointer that readying
- * prefetches the frames from, the status readying sets, and lockedm,
- * which the scheduler checks before it switches to the G. With 100,000
- * goroutines asleep every descriptor is cold by the time its timer fires.
  */
 struct g {
     ctx_t ctx;            /* saved context while not running */
-    rtimer_t sleep;       /* go_sleep's timer (TIMER_NOSTOP); idle otherwise */
-    uint32_t status;      /* enum g_status; atomic (read by dumps) */
-    uint32_t waitreason;  /* enum wait_reason; set by the G before parking */
-    m_t *lockedm;         /* M this G is wired to, or NULL */
-    m_t *m;               /* M running this G; owner M only */
-    g_t *schedlink;       /* run queue / free list link; queue owner */
     union {
         struct {              /* while it lives */
             go_func fn;       /* entry function; set at spawn */
@@ -121,10 +108,15 @@ struct g {
             bool chaincold;   /* their stack pages were dropped */
         };
     };
+    m_t *m;               /* M running this G; owner M only */
+    g_t *schedlink;       /* run queue / free list link; queue owner */
+    uint32_t status;      /* enum g_status; atomic (read by dumps) */
+    uint32_t waitreason;  /* enum wait_reason; set by the G before parking */
     uint32_t preempt;     /* sysmon asks it to yield; atomic */
     int64_t id;           /* goroutine id, assigned at spawn */
     int saved_errno;      /* errno while switched out */
     int lockedcount;      /* go_lock_thread() nesting; owner only */
+    m_t *lockedm;         /* M this G is wired to, or NULL */
     /* Stack: [stack_lo, stack_hi) usable, guard below stack_lo. */
     uint8_t *stack_lo;
     uint8_t *stack_hi;    /* = address of this descriptor (top of slot) */
@@ -132,6 +124,13 @@ struct g {
     uint32_t guard_kind;  /* enum stack_guard (stack.h) */
     bool custom_stack;    /* not the default size: unmapped on exit */
     int64_t waitsince;    /* nanotime() when it parked, for dumps */
+    /* Lines 0 and 1, above, hold what every switch, park and wake-up
+     * touches. Then go_sleep's timer (TIMER_NOSTOP), idle otherwise: here
+     * rather than in go_sleep's frame so that time.c can prefetch it and
+     * the lines before it, the whole of what waking a sleeper reads, well
+     * before it is due (fire_nostop); with 100,000 sleepers every
+     * descriptor is cold when its timer fires. */
+    rtimer_t sleep;
     g_t *allnext, *allprev; /* all-G list; under allg_lock */
     void *fiber;          /* sanitizer fiber handle (TSan), or NULL */
     const void *asan_bottom; /* ASan fiber bookkeeping */

@@ -674,10 +674,11 @@ static int64_t next_tick(int64_t when, int64_t period, int64_t now)
  */
 static inline void prefetch_sleeper(const rtimer_t *t)
 {
+    /* The descriptor is line-aligned: one prefetch per line it spans up
+     * to the timer's end. */
     const char *g = (const char *)t - offsetof(g_t, sleep);
-    for (const char *a = g; a <= (const char *)t; a += CACHE_LINE)
-        __builtin_prefetch(a, 1);
-    __builtin_prefetch((const char *)t + sizeof *t - 1, 1);
+    for (size_t off = 0; off < offsetof(g_t, sleep) + sizeof *t; off += CACHE_LINE)
+        __builtin_prefetch(g + off, 1);
 }
 
 static int fire_nostop(p_t *p, int64_t now, int max)
@@ -888,19 +889,14 @@ static void sleep_fire(rtimer_t *t, void *arg, int64_t now)
     sched_goready(g);
 }
 
-/* What the park's unlock function needs; on the sleeper's stack. */
-struct sleep_arm_arg {
-    g_t *g;
-    int64_t when;
-};
-
-/* The park's unlock function: the goroutine's context is saved, so the
- * timer may ready it from now on. */
+/* The park's unlock function (arg: the sleeping g, its timer's `when`
+ * set): the goroutine's context is saved, so the timer may ready it from
+ * now on. */
 static void sleep_arm(void *arg)
 {
-    struct sleep_arm_arg *a = arg;
+    g_t *g = arg;
     /* Idle, and nobody else knows of it: no need to look it up first. */
-    if (arm_idle(&a->g->sleep, a->when, -1) <= 0)
+    if (arm_idle(&g->sleep, g->sleep.when, -1) <= 0)
         RT_THROW("out of memory growing a timer heap");
 }
 
@@ -943,11 +939,11 @@ void go_sleep(int64_t ns)
     g->sleep.fn = sleep_fire;
     g->sleep.arg = g;
     g->sleep.flags = TIMER_NOSTOP;
+    g->sleep.when = deadline; /* an idle timer's owner may set it */
     waiter_t w;
     w.g = g; /* the rest of the waiter is unused when a goroutine parks */
-    struct sleep_arm_arg a = {g, deadline};
     sched_getm()->park_now = now;
-    sched_park(&w, sleep_arm, &a, WAIT_SLEEP);
+    sched_park(&w, sleep_arm, g, WAIT_SLEEP);
 }
 
 /* ---- go_after, go_timer ------------------------------------------------------------ */

@@ -61,7 +61,7 @@ void runlock_slow(rlock_t *l)
 
 void note_wakeup(note_t *n)
 {
-    if (__atomic_exchange_n(&n->key, 1, __ATOMIC_RELEASE) == 0)
+    if (__atomic_exchange_n(&n->key, 1, __ATOMIC_SEQ_CST) == 0)
         futex_wake(&n->key, 1);
 }
 

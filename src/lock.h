@@ -140,7 +140,11 @@ static inline void runlock(rlock_t *l)
 }
 
 /* A one-shot event for one sleeping thread: note_sleep() returns once
- * note_wakeup() has been called since the last note_clear(). */
+ * note_wakeup() has been called since the last note_clear(). A note
+ * carries no message: a wake-up posted for an earlier sleep can arrive in
+ * a later one (the waker posts after dropping the lock under which it
+ * chose us), so every sleeper re-checks the condition it waits for, set
+ * before the wake-up is posted, and sleeps again if it does not hold. */
 typedef struct note {
     uint32_t key;
 } note_t;

@@ -1207,8 +1207,21 @@ void sched_timer_armed(int64_t when)
         wake_m(poke);
 }
 
-/* A wired M whose G blocked: give the P away and sleep until the G is
- * runnable again and someone hands us a P to run it. */
+/*
+ * A wired M whose G blocked: give the P away and sleep until the G is
+ * runnable again and someone hands us a P to run it.
+ *
+ * A wake-up of m->park does not say that we were handed a P. The same M
+ * was an idle M before (in stopm), and a waker that picked it then
+ * (startm, sched_timer_armed) posts its wake-up after dropping
+ * sched.lock: it can land long after stopm has moved on, in this sleep.
+ * So the hand-off itself, m->nextp, is the condition we wait for, and the
+ * note only the means to sleep. The order makes a real hand-off
+ * impossible to miss: startlockedm stores nextp, then posts the note; we
+ * clear the note, then load nextp (all sequentially consistent). If our
+ * load misses the store, our clear came before its post, so the post
+ * stands and the sleep returns.
+ */
 static void stoplockedm(m_t *m)
 {
     if (m->p)
@@ -1217,22 +1230,28 @@ static void stoplockedm(m_t *m)
     nlockedidle++;
     checkdead();
     runlock(&sched.lock);
-    note_sleep(&m->park, -1);
+    p_t *p;
+    for (;;) {
+        __atomic_store_n(&m->park.key, 0, __ATOMIC_SEQ_CST);
+        p = __atomic_exchange_n(&m->nextp, NULL, __ATOMIC_SEQ_CST);
+        if (p)
+            break;
+        note_sleep(&m->park, -1);
+    }
     note_clear(&m->park);
     rlock(&sched.lock);
     nlockedidle--;
     runlock(&sched.lock);
-    p_t *p = m->nextp;
-    m->nextp = NULL;
     acquirep(m, p);
 }
 
-/* We dequeued g, which is wired to another M: give that M our P. */
+/* We dequeued g, which is wired to another M: give that M our P. The
+ * store of nextp comes before the wake-up (see stoplockedm). */
 static void startlockedm(m_t *m, g_t *g)
 {
     m_t *lm = g->lockedm;
     p_t *p = releasep(m);
-    lm->nextp = p;
+    __atomic_store_n(&lm->nextp, p, __ATOMIC_SEQ_CST);
     note_wakeup(&lm->park);
     stopm(m);
 }

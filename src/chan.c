@@ -33,7 +33,7 @@
  * channel after the unlock nor the waiter after sched_ready(); the woken
  * side never touches the channel again. That is what lets the goroutine
  * that completed the last receive free the channel while the sender is
- * still returning from its send (DESIGN.md, "Lifetimes"). runlock() may
+ * still returning from its send (docs/design.md, "Lifetimes"). runlock() may
  * issue a futex wake on the lock word after another thread took and
  * released the lock; lock.h documents that a wake on stale memory is
  * harmless. go_chan_free() of a channel that still has waiters is fatal;

@@ -3,7 +3,7 @@
  * dump of every goroutine, written with write(2) and no allocation so it
  * works from a signal handler, with locks held, or out of memory.
  *
- * Policy (STYLE.md, habit 6): a recoverable failure is returned to the
+ * Policy: a recoverable failure is returned to the
  * caller; what Go treats as a programming error ("panic: close of closed
  * channel", "fatal error: all goroutines are asleep - deadlock!") prints
  * Go's own words and the dump, then aborts, in every build.

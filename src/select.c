@@ -49,7 +49,7 @@
  * (chan_select_unlink_dups); then, after unlocking, ready the waiter the
  * select sleeps on. That last step is why pass 3 never needs the
  * winner's channel: after the partner's operation completes the select
- * never touches that channel again (DESIGN.md, "Lifetimes"), so a
+ * never touches that channel again (docs/design.md, "Lifetimes"), so a
  * one-case timed operation completed by a partner touches the channel no
  * more than a plain blocking one does.
  *
@@ -87,7 +87,7 @@
  * Memory: cases beyond SELECT_STACK_CASES need one malloc for the orders
  * and waiters; if it fails the select returns -ENOMEM having done nothing.
  *
- * Rejected: polling in case order (starves later cases: STYLE.md); one
+ * Rejected: polling in case order (starves later cases); one
  * waiter per select instead of per case (a partner could not tell which
  * case it completes without scanning the cases); locking all channels
  * again in pass 3 as Go does (would touch the winner's channel after the
@@ -242,11 +242,21 @@ struct park_arg {
     struct select_state *st;
 };
 
-/* sched_park's unlock function: runs once the select's context is saved. */
+/*
+ * sched_park's unlock function: runs once the select's context is saved.
+ * pa, st and the lock order live in the select's frame. Once PARKED is
+ * published the timer may ready the select, and only a channel lock we
+ * still hold keeps it from returning (pass 3 waits for it). With no
+ * channel at all (no cases, or only NULL ones) nothing does: so
+ * everything is read from the frame before the fetch-or, and after it
+ * only the lock order is touched, and only while a lock is still held.
+ */
 static void select_park_unlock(void *arg)
 {
     struct park_arg *pa = arg;
     struct select_state *st = pa->st;
+    const struct lockent *lockord = pa->lockord;
+    uint32_t n = pa->n;
     waiter_t *ready = NULL;
     if (st->timed) {
         waiter_t *pw = st->parked;
@@ -254,7 +264,7 @@ static void select_park_unlock(void *arg)
         if (old & SELECT_TIMER_FIRED)
             ready = pw; /* the timer claimed us but left the wake-up to us */
     }
-    unlock_all(pa->lockord, pa->n);
+    unlock_all(lockord, n);
     /* If we are to ready the select, nobody else can: it is still parked
      * and pw still valid. */
     if (ready)

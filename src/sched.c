@@ -718,7 +718,7 @@ static void plainq_release(void)
  * global queue instead (never a dependency, so it cannot deadlock).
  */
 #define PACE_NS 50000
-static int sched_ncpu = 1; /* CPUs we may run on, at start; atomic relaxed */
+static int sched_ncpu; /* sched_cpu_count(), 0 until first use; atomic relaxed */
 static bool plainq_pace(struct gring *r)
 {
     sched_wakep();
@@ -2146,10 +2146,23 @@ static int ncpu_affinity(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* The one CPU count every policy uses (the scheduler's spin and pacing
+ * decisions, the mutex's spinning): the CPUs this process may run on, as
+ * seen at first use, so that under taskset or a cgroup's cpuset they all
+ * agree. */
+int sched_cpu_count(void)
+{
+    int n = __atomic_load_n(&sched_ncpu, __ATOMIC_RELAXED);
+    if (n == 0) {
+        n = ncpu_affinity();
+        __atomic_store_n(&sched_ncpu, n, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
 static void do_init(void)
 {
-    int n = ncpu_affinity();
-    __atomic_store_n(&sched_ncpu, n, __ATOMIC_RELAXED);
+    int n = sched_cpu_count();
     const char *s = getenv("GOMAXPROCS");
     if (s && *s) {
         char *end;
@@ -2212,44 +2225,6 @@ static int process_threads(void)
         if (*q == ' ')
             field++;
     return atoi(q);
-}
-
-/* Weak defaults, overridden by time.c. */
-__attribute__((weak)) bool sched_timers_pending(void)
-{
-    return false;
-}
-__attribute__((weak)) int64_t timers_run(p_t *p, int64_t now)
-{
-    (void)p;
-    (void)now;
-    return 0;
-}
-__attribute__((weak)) int64_t timers_earliest(void)
-{
-    return 0;
-}
-__attribute__((weak)) void timers_adopt(p_t *to, p_t *from)
-{
-    (void)to;
-    (void)from;
-}
-
-__attribute__((weak)) bool netpoll_active(void)
-{
-    return false;
-}
-__attribute__((weak)) int32_t netpoll_waiters(void)
-{
-    return 0;
-}
-__attribute__((weak)) int netpoll(int64_t timeout_ns)
-{
-    (void)timeout_ns;
-    return 0;
-}
-__attribute__((weak)) void netpoll_break(void)
-{
 }
 
 /* ---- random numbers for any thread ---------------------------------------- */

@@ -81,9 +81,12 @@ static inline uint32_t sched_runq_len(p_t *p)
     return __atomic_load_n(&p->rq.tail, __ATOMIC_RELAXED) - h;
 }
 
-/* Hooks for timers and the poller (time.c, netpoll.c): true if some timer
- * or I/O wait could still wake a goroutine. Weak defaults say no. */
+/* From time.c, for deadlock detection: true if some timer is armed that
+ * could still wake a goroutine. */
 bool sched_timers_pending(void);
+/* The CPUs this process may run on (its affinity mask), read once: the one
+ * count that every spin and pacing policy uses. */
+int sched_cpu_count(void);
 
 /* Build g's initial context so that it starts in proc_run(g). */
 void sched_prepare_g(g_t *g);

@@ -167,19 +167,6 @@ enum {
 #define SPIN_ROUNDS 4
 #define SPIN_PAUSES 30
 
-static int ncpu_cached; /* 0 until first needed; atomic relaxed */
-
-static int ncpu(void)
-{
-    int n = __atomic_load_n(&ncpu_cached, __ATOMIC_RELAXED);
-    if (n == 0) {
-        long v = sysconf(_SC_NPROCESSORS_ONLN);
-        n = v > 0 ? (int)v : 1;
-        __atomic_store_n(&ncpu_cached, n, __ATOMIC_RELAXED);
-    }
-    return n;
-}
-
 /*
  * Spinning pays only if the holder is running on another CPU and will
  * release soon, and if nobody else needs our CPU. For a goroutine that
@@ -190,7 +177,7 @@ static int ncpu(void)
  */
 static bool can_spin(int iter)
 {
-    if (iter >= SPIN_ROUNDS || ncpu() <= 1)
+    if (iter >= SPIN_ROUNDS || sched_cpu_count() <= 1)
         return false;
     m_t *m = sched_getm();
     if (!m || !m->curg || !m->p)

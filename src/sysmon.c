@@ -356,8 +356,6 @@ static void *sysmon(void *arg)
     return NULL;
 }
 
-__attribute__((weak)) int64_t netpoll_last_poll;
-
 void sysmon_start(void)
 {
     const char *s = getenv("GOROUTINE_PREEMPT");

@@ -812,8 +812,8 @@ int64_t timers_earliest(void)
     return best;
 }
 
-/* Strong definition of sched.c's weak hook (deadlock detection, called
- * under sched.lock, so it takes no lock: heap locks come before it). */
+/* For deadlock detection (sched.c), called under sched.lock, so it takes
+ * no lock: heap locks come before it. */
 bool sched_timers_pending(void)
 {
     return timers_earliest() != 0;

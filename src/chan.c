@@ -229,30 +229,18 @@ static bool chan_send(go_chan *c, const void *elem, bool block, bool quiet)
         return false;
 
     chan_lock(c);
-    if (c->closed) {
+    waiter_t *pw;
+    enum chan_try t = chan_try_send_locked(c, elem, &pw);
+    if (t == CHAN_DONE) {
         runlock(&c->lock);
-        if (quiet)
-            return false;
-        debug_panic("send on closed channel");
-    }
-    waiter_t *r = chan_dequeue(&c->recvq);
-    if (r) {
-        /* A receiver is parked, so the buffer is empty: hand the value
-         * over directly. */
-        if (r->elem)
-            chan_copy(r->elem, elem, c->elemsize);
-        waiter_t *pw = chan_complete(c, r, true);
-        runlock(&c->lock);
-        sched_ready(pw);
+        if (pw)
+            sched_ready(pw);
         return true;
     }
-    if (c->qcount < c->cap) {
-        chan_buf_put(c, elem);
+    if (t == CHAN_SEND_CLOSED || !block) {
         runlock(&c->lock);
-        return true;
-    }
-    if (!block) {
-        runlock(&c->lock);
+        if (t == CHAN_SEND_CLOSED && !quiet)
+            debug_panic("send on closed channel");
         return false;
     }
 
@@ -316,32 +304,17 @@ static enum recv_result chan_recv(go_chan *c, void *elem, bool block)
     }
 
     chan_lock(c);
-    if (c->closed) {
-        if (c->qcount == 0) {
-            runlock(&c->lock);
-            zero_elem(c, elem);
-            return RECV_CLOSED;
-        }
-        /* Closed but not drained: fall through to the buffer. (Close
-         * emptied sendq, and no sender queues on a closed channel.) */
-    } else {
-        waiter_t *s = chan_dequeue(&c->sendq);
-        if (s) {
-            chan_recv_from(c, s, elem);
-            waiter_t *pw = chan_complete(c, s, true);
-            runlock(&c->lock);
-            sched_ready(pw);
-            return RECV_VALUE;
-        }
-    }
-    if (c->qcount > 0) {
-        chan_buf_get(c, elem);
+    waiter_t *pw;
+    enum chan_try t = chan_try_recv_locked(c, elem, &pw);
+    if (t == CHAN_DONE) {
         runlock(&c->lock);
+        if (pw)
+            sched_ready(pw);
         return RECV_VALUE;
     }
-    if (!block) {
+    if (t == CHAN_RECV_CLOSED || !block) {
         runlock(&c->lock);
-        return RECV_WOULD_BLOCK;
+        return t == CHAN_RECV_CLOSED ? RECV_CLOSED : RECV_WOULD_BLOCK;
     }
 
     waiter_t w = {0};

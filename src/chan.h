@@ -251,6 +251,70 @@ static inline waiter_t *chan_complete(go_chan *c, waiter_t *w, bool success)
     return st->parked;
 }
 
+/* What an operation tried under its channel's lock found. */
+enum chan_try {
+    CHAN_NOT_READY,   /* it would block */
+    CHAN_DONE,        /* value delivered, or taken */
+    CHAN_RECV_CLOSED, /* receive on a closed, drained channel: elem zeroed */
+    CHAN_SEND_CLOSED, /* send on a closed channel: the caller panics */
+};
+
+/*
+ * The decision at the heart of every send (chan.c's chan_send, and a
+ * select's send case): under c's lock, send *elem now if that can
+ * proceed. Unless it returns CHAN_NOT_READY, *partner is set to the
+ * waiter to sched_ready() once the caller has released its locks, or
+ * NULL. A parked receiver means the buffer is empty, so the value goes
+ * to it directly.
+ */
+static inline __attribute__((always_inline)) enum chan_try
+chan_try_send_locked(go_chan *c, const void *elem, waiter_t **partner)
+{
+    if (c->closed) {
+        *partner = NULL;
+        return CHAN_SEND_CLOSED;
+    }
+    waiter_t *r = chan_dequeue(&c->recvq);
+    if (r) {
+        if (r->elem)
+            chan_copy(r->elem, elem, c->elemsize);
+        *partner = chan_complete(c, r, true);
+        return CHAN_DONE;
+    }
+    if (c->qcount < c->cap) {
+        chan_buf_put(c, elem);
+        *partner = NULL;
+        return CHAN_DONE;
+    }
+    return CHAN_NOT_READY;
+}
+
+/*
+ * The same for every receive. A closed channel still yields what its
+ * buffer holds (close emptied sendq, and no sender queues on a closed
+ * channel); once drained, elem (if any) is zeroed here, under the lock.
+ */
+static inline __attribute__((always_inline)) enum chan_try
+chan_try_recv_locked(go_chan *c, void *elem, waiter_t **partner)
+{
+    waiter_t *s = c->closed ? NULL : chan_dequeue(&c->sendq);
+    if (s) {
+        chan_recv_from(c, s, elem);
+        *partner = chan_complete(c, s, true);
+        return CHAN_DONE;
+    }
+    *partner = NULL;
+    if (c->qcount > 0) {
+        chan_buf_get(c, elem);
+        return CHAN_DONE;
+    }
+    if (!c->closed)
+        return CHAN_NOT_READY;
+    if (elem && c->elemsize)
+        memset(elem, 0, c->elemsize);
+    return CHAN_RECV_CLOSED;
+}
+
 /* ---- for other subsystems --------------------------------------------- */
 
 /* go_chan_make without touching errno: NULL if the arguments are invalid

@@ -290,60 +290,27 @@ static inline bool looks_ready(const go_select_case *cs)
     return __atomic_load_n(&c->qcount, __ATOMIC_RELAXED) < c->cap;
 }
 
-/* What try_case() did. */
-enum tried { NOT_READY, DONE, RECV_CLOSED, SEND_CLOSED };
-
-/*
- * Under the lock of cs->chan: do case cs if it can proceed now, as
- * chan.c's send and receive would. *partner is set to the waiter to ready
- * once the caller has released its locks (or NULL). SEND_CLOSED: the
- * caller must unlock and panic. RECV_CLOSED: the caller must zero elem.
- */
-static inline enum tried try_case(go_select_case *cs, waiter_t **partner)
+/* Under the lock of cs->chan: do case cs if it can proceed now, exactly
+ * as chan.c's send and receive would (see chan_try_*_locked). */
+static inline enum chan_try try_case(go_select_case *cs, waiter_t **partner)
 {
-    go_chan *c = cs->chan;
-    *partner = NULL;
-    if (cs->dir == GO_SELECT_RECV) {
-        waiter_t *s = c->closed ? NULL : chan_dequeue(&c->sendq);
-        if (s) {
-            chan_recv_from(c, s, cs->elem);
-            *partner = chan_complete(c, s, true);
-            return DONE;
-        }
-        if (c->qcount > 0) {
-            chan_buf_get(c, cs->elem);
-            return DONE;
-        }
-        return c->closed ? RECV_CLOSED : NOT_READY;
-    }
-    if (c->closed)
-        return SEND_CLOSED;
-    waiter_t *r = chan_dequeue(&c->recvq);
-    if (r) {
-        if (r->elem)
-            chan_copy(r->elem, cs->elem, c->elemsize);
-        *partner = chan_complete(c, r, true);
-        return DONE;
-    }
-    if (c->qcount < c->cap) {
-        chan_buf_put(c, cs->elem);
-        return DONE;
-    }
-    return NOT_READY;
+    if (cs->dir == GO_SELECT_RECV)
+        return chan_try_recv_locked(cs->chan, cs->elem, partner);
+    return chan_try_send_locked(cs->chan, cs->elem, partner);
 }
 
 /* Case i was done and the locks are released: ready the partner, report
  * to the caller's ok, free our memory. The channel is not touched again
  * (a closed receive's elem was zeroed under the lock). */
-static int fired(go_select_case *cs, int i, enum tried t, waiter_t *partner, void *heap)
+static int fired(go_select_case *cs, int i, enum chan_try t, waiter_t *partner, void *heap)
 {
     if (partner)
         sched_ready(partner);
     free(heap);
-    if (t == SEND_CLOSED)
+    if (t == CHAN_SEND_CLOSED)
         debug_panic("send on closed channel");
     if (cs->dir == GO_SELECT_RECV && cs->ok)
-        *cs->ok = t == DONE;
+        *cs->ok = t == CHAN_DONE;
     return i;
 }
 
@@ -396,10 +363,8 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
             continue;
         chan_lock(cs->chan);
         waiter_t *partner;
-        enum tried t = try_case(cs, &partner);
-        if (t != NOT_READY) {
-            if (t == RECV_CLOSED && cs->elem && cs->chan->elemsize)
-                memset(cs->elem, 0, cs->chan->elemsize);
+        enum chan_try t = try_case(cs, &partner);
+        if (t != CHAN_NOT_READY) {
             runlock(&cs->chan->lock);
             return fired(cs, (int)poll[k], t, partner, heap);
         }
@@ -417,11 +382,9 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
     for (uint32_t k = 0; k < norder; k++) {
         go_select_case *cs = &cases[poll[k]];
         waiter_t *partner;
-        enum tried t = try_case(cs, &partner);
-        if (t == NOT_READY)
+        enum chan_try t = try_case(cs, &partner);
+        if (t == CHAN_NOT_READY)
             continue;
-        if (t == RECV_CLOSED && cs->elem && cs->chan->elemsize)
-            memset(cs->elem, 0, cs->chan->elemsize);
         unlock_all(lockord, norder);
         return fired(cs, (int)poll[k], t, partner, heap);
     }

@@ -90,6 +90,7 @@
 #include <stdlib.h>
 
 #include "debug.h"
+#include "testhooks.h"
 
 /* Largest buffer, in bytes (goroutine.h: "exceeds 2^40 bytes"). */
 #define CHAN_BUF_MAX ((size_t)1 << 40)

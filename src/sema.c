@@ -54,6 +54,7 @@
 #include "sema.h"
 
 #include "debug.h"
+#include "testhooks.h"
 #include "sched.h"
 #include "time.h"
 

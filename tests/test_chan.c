@@ -11,14 +11,10 @@
  * on time: "blocked" is checked by looking at the channel's wait queues.
  */
 #include "test_util.h"
+#include "../src/testhooks.h"
 
 #include <pthread.h>
 #include <stdint.h>
-
-/* Internal (chan.h), for tests: waiters queued right now. */
-void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv);
-void chan_set_free_hook(go_chan *c, void (*hook)(go_chan *c, void *arg), void *arg);
-bool chan_try_send_internal(go_chan *c, const void *elem);
 
 /* Wait until at least ns senders and nr receivers are queued on c. */
 static void wait_queued(go_chan *c, size_t ns, size_t nr)

@@ -16,10 +16,10 @@
  * each child starts a fresh one.
  */
 #include "test_util.h"
+#include "../src/testhooks.h"
 
 #include <pthread.h>
 
-void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv);
 
 static void wait_senders(go_chan *c, size_t n)
 {

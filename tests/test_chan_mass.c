@@ -7,11 +7,11 @@
  * ASan builds park 100,000 and TSan builds 20,000.
  */
 #include "test_util.h"
+#include "../src/testhooks.h"
 
 #include <stdint.h>
 #include <time.h>
 
-void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv);
 
 static go_chan *c, *other;
 static go_wg wg = GO_WG_INIT;

@@ -9,11 +9,11 @@
  * long anything took.
  */
 #include "test_util.h"
+#include "../src/testhooks.h"
 
 #include <pthread.h>
 #include <stdint.h>
 
-void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv);
 
 #define MS 1000000LL
 #define US 1000LL

@@ -12,11 +12,11 @@
  * TestNonblockSelectRace, TestNonblockSelectRace2).
  */
 #include "test_util.h"
+#include "../src/testhooks.h"
 
 #include <pthread.h>
 #include <stdint.h>
 
-void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv);
 
 static void wait_queued(go_chan *c, size_t ns, size_t nr)
 {

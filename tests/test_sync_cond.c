@@ -7,22 +7,12 @@
  * No timing assertions: every test waits for an event, never for a time.
  */
 #include "test_util.h"
+#include "../src/testhooks.h"
 
 #include <pthread.h>
 #include <stdint.h>
 
-#define WAIT_UNTIL(cond)                                                         \
-    do {                                                                         \
-        while (!(cond))                                                          \
-            go_yield();                                                          \
-    } while (0)
-
 static go_wg wg;
-
-/* White-box: sema.c's count of waiters queued under an address (a hidden
- * symbol; tests link the static library). A cond's waiters are queued
- * under the cond's own address. */
-int sema_count_waiters(const void *addr);
 
 /* ---- Signal wakes one, Broadcast the rest -------------------------------------- */
 

@@ -30,12 +30,6 @@ static uint32_t mutex_state(go_mutex *m)
     return __atomic_load_n((uint32_t *)m, __ATOMIC_RELAXED);
 }
 
-#define WAIT_UNTIL(cond)                                                         \
-    do {                                                                         \
-        while (!(cond))                                                          \
-            go_yield();                                                          \
-    } while (0)
-
 /* ---- mutual exclusion ----------------------------------------------------- */
 
 static go_mutex mu = GO_MUTEX_INIT;

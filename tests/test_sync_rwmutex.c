@@ -11,12 +11,6 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define WAIT_UNTIL(cond)                                                         \
-    do {                                                                         \
-        while (!(cond))                                                          \
-            go_yield();                                                          \
-    } while (0)
-
 static go_wg wg;
 
 /* ---- readers are concurrent ------------------------------------------------ */

@@ -38,6 +38,14 @@
         }                                                                          \
     } while (0)
 
+/* Yield until cond holds: for a state another goroutine reaches without
+ * telling us (a waiter queued, a counter moved). From a goroutine. */
+#define WAIT_UNTIL(cond)                                                           \
+    do {                                                                           \
+        while (!(cond))                                                            \
+            go_yield();                                                            \
+    } while (0)
+
 /* Exit code that makes CTest report the test as skipped. */
 #define TEST_SKIP 77
 

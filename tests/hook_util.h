@@ -84,8 +84,16 @@ static inline int hook_free_port(void)
     return ntohs(a.sin_port);
 }
 
-/* Start argv[0] (a path) with stdout and stderr into `log`; returns its pid. */
+/* Start argv[0] (a path) with stdout and stderr into `log`, as user uid
+ * (-1: as we are); returns its pid. */
+static inline pid_t hook_spawn_as(char *const argv[], const char *log, int uid, int gid);
+
 static inline pid_t hook_spawn(char *const argv[], const char *log)
+{
+    return hook_spawn_as(argv, log, -1, -1);
+}
+
+static inline pid_t hook_spawn_as(char *const argv[], const char *log, int uid, int gid)
 {
     static int registered;
     if (!registered) {
@@ -102,6 +110,10 @@ static inline pid_t hook_spawn(char *const argv[], const char *log)
             dup2(fd, 2);
         }
         unsetenv("LD_PRELOAD");
+        if (gid >= 0 && setgid((gid_t)gid) != 0)
+            _exit(126);
+        if (uid >= 0 && setuid((uid_t)uid) != 0)
+            _exit(126);
         execv(argv[0], argv);
         _exit(127);
     }

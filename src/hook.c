@@ -298,9 +298,13 @@ static int classify(int fd)
         return K_UNKNOWN;
     if (S_ISSOCK(st.st_mode))
         return K_SOCKET;
-    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
-        return K_STREAM;
-    return K_FILE;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+        return K_FILE;
+    /* Pipes, terminals, and the anonymous inodes (eventfd, timerfd,
+     * signalfd, epoll), which have no file type: the runtime's own wake-up
+     * eventfd, written under its locks, is one of them and must pass
+     * through untouched (it is non-blocking, so it does). */
+    return K_STREAM;
 }
 
 static int kind_of(int fd, bool fresh)

@@ -131,9 +131,16 @@ int main(void)
     snprintf(conninfo, sizeof conninfo,
              "host=127.0.0.1 port=%d user=postgres dbname=postgres connect_timeout=30", port);
 
+    /* Listening is not ready: wait until the server accepts sessions. */
+    for (int i = 0; i < 3000 && PQping(conninfo) != PQPING_OK; i++)
+        usleep(10000);
     /* A plain thread, runtime not started: libpq as without the hooks. */
     PGconn *c = PQconnectdb(conninfo);
-    CHECK(PQstatus(c) == CONNECTION_OK);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "FAIL: plain-thread connect: %s; server log:\n", PQerrorMessage(c));
+        hook_dump(log);
+        return 1;
+    }
     PGresult *r = PQexec(c, "SELECT 40 + 2");
     CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "42") == 0);
     PQclear(r);

@@ -291,6 +291,20 @@ static struct fdent *fd_get(int fd, bool create)
     return &c[fd % FD_CHUNK];
 }
 
+/* Fields are read and written with relaxed atomics: a number closed on
+ * one thread and reused on another is ordered by the kernel, which
+ * neither the compiler nor TSan can see. */
+#define FD_LOAD(e, f) __atomic_load_n(&(e)->f, __ATOMIC_RELAXED)
+#define FD_STORE(e, f, v) __atomic_store_n(&(e)->f, (v), __ATOMIC_RELAXED)
+
+static void fd_set_all(struct fdent *e, uint8_t kind, int64_t rcv, int64_t snd)
+{
+    FD_STORE(e, kind, kind);
+    FD_STORE(e, rtnb, 0);
+    FD_STORE(e, rcvtimeo, rcv);
+    FD_STORE(e, sndtimeo, snd);
+}
+
 static int classify(int fd)
 {
     struct stat st;
@@ -310,11 +324,11 @@ static int classify(int fd)
 static int kind_of(int fd, bool fresh)
 {
     struct fdent *e = fd_get(fd, true);
-    if (e && e->kind != K_UNKNOWN && !fresh)
-        return e->kind;
+    if (e && FD_LOAD(e, kind) != K_UNKNOWN && !fresh)
+        return FD_LOAD(e, kind);
     int k = classify(fd);
     if (e)
-        e->kind = (uint8_t)k;
+        FD_STORE(e, kind, (uint8_t)k);
     return k;
 }
 
@@ -323,7 +337,7 @@ static void fd_reset(int fd, int kind)
 {
     struct fdent *e = fd_get(fd, kind != K_UNKNOWN);
     if (e)
-        *e = (struct fdent){.kind = (uint8_t)kind};
+        fd_set_all(e, (uint8_t)kind, 0, 0);
 }
 
 /* newfd is a duplicate of oldfd: same open file, same socket options. */
@@ -331,9 +345,8 @@ static void fd_copy(int oldfd, int newfd)
 {
     struct fdent *o = fd_get(oldfd, false), *n = fd_get(newfd, true);
     if (n)
-        *n = o ? *o : (struct fdent){0};
-    if (n)
-        n->rtnb = 0;
+        fd_set_all(n, o ? FD_LOAD(o, kind) : K_UNKNOWN, o ? FD_LOAD(o, rcvtimeo) : 0,
+                   o ? FD_LOAD(o, sndtimeo) : 0);
 }
 
 /* 1 if the user made fd non-blocking, 0 if not, -1 with errno. */
@@ -343,7 +356,7 @@ static int user_nonblock(int fd)
     if (fl < 0)
         return -1;
     struct fdent *e = fd_get(fd, false);
-    if (e && e->rtnb)
+    if (e && FD_LOAD(e, rtnb))
         return 0;
     return (fl & O_NONBLOCK) != 0;
 }
@@ -518,7 +531,7 @@ static int sock_type(int fd)
 static ssize_t sock_op(const struct op *op, struct fdent *e, bool *notsock)
 {
     bool wr = op_writes(op);
-    int64_t deadline = deadline_in(e ? (wr ? e->sndtimeo : e->rcvtimeo) : 0);
+    int64_t deadline = deadline_in(e ? (wr ? FD_LOAD(e, sndtimeo) : FD_LOAD(e, rcvtimeo)) : 0);
     /* Sends that may come back short go on until everything is sent, as a
      * blocking send does; so do receives with MSG_WAITALL on a stream. */
     size_t want = 0;
@@ -735,7 +748,7 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *len, int flag
         return nb > 0 ? real.accept4(fd, addr, len, flags) : -1;
     int saved = err_get();
     struct fdent *e = fd_get(fd, false);
-    int64_t deadline = deadline_in(e ? e->rcvtimeo : 0);
+    int64_t deadline = deadline_in(e ? FD_LOAD(e, rcvtimeo) : 0);
     int w = wait_fd(fd, GO_POLL_IN, deadline);
     if (w != 0) {
         err_set(w == -ETIMEDOUT ? EAGAIN : -w);
@@ -787,13 +800,13 @@ HOOK int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
     struct fdent *e = fd_get(fd, true);
     int saved = err_get();
     if (e)
-        e->rtnb = 1;
+        FD_STORE(e, rtnb, 1);
     real.fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     int r = real.connect(fd, addr.__sockaddr__, len);
     int err = err_get();
     real.fcntl(fd, F_SETFL, fl);
     if (e)
-        e->rtnb = 0;
+        FD_STORE(e, rtnb, 0);
     if (r == 0) {
         err_set(saved);
         return 0;
@@ -812,7 +825,7 @@ HOOK int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
         err_set(err);
         return -1;
     }
-    int w = wait_fd(fd, GO_POLL_OUT, deadline_in(e ? e->sndtimeo : 0));
+    int w = wait_fd(fd, GO_POLL_OUT, deadline_in(e ? FD_LOAD(e, sndtimeo) : 0));
     if (w != 0) {
         err_set(w == -ETIMEDOUT ? EINPROGRESS : -w);
         return -1;
@@ -1290,7 +1303,7 @@ static int fcntl_common(int (*f)(int, int, ...), int fd, int cmd, void *arg)
     case F_GETFL: {
         int r = f(fd, cmd);
         struct fdent *e = fd_get(fd, false);
-        if (r >= 0 && e && e->rtnb)
+        if (r >= 0 && e && FD_LOAD(e, rtnb))
             r &= ~O_NONBLOCK;
         return r;
     }
@@ -1346,9 +1359,9 @@ HOOK int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
         struct fdent *e = fd_get(fd, true);
         if (e) {
             if (name == SO_RCVTIMEO)
-                e->rcvtimeo = ns;
+                FD_STORE(e, rcvtimeo, ns);
             else
-                e->sndtimeo = ns;
+                FD_STORE(e, sndtimeo, ns);
         }
     }
     return r;

@@ -9,6 +9,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build test demo bench install asan tsan cross clean
+.PHONY: test-deps
 
 all: build
 
@@ -23,7 +24,7 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-test: build
+test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 demo: build
@@ -32,6 +33,11 @@ demo: build
 bench: build
 	@tools/deps.sh bench
 	bench/run.sh $(BUILD)
+
+# The servers and client libraries the libc-hook tests use (before CMake
+# looks for them).
+test-deps:
+	@tools/deps.sh test
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
@@ -47,12 +53,14 @@ TSAN_LABEL ?= tsan
 
 asan:
 	@tools/deps.sh build
+	@tools/deps.sh test
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGO_SANITIZE=address -DGO_BUILD_BENCH=OFF
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS)
 
 tsan:
 	@tools/deps.sh tsan
+	@tools/deps.sh test
 	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=thread -DGO_LOCKRANK=ON -DGO_BUILD_BENCH=OFF
 	cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && GOROUTINE_SCHED_RANDOM=1 ctest --output-on-failure -j$(JOBS) $(if $(TSAN_LABEL),-L $(TSAN_LABEL))

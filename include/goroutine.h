@@ -815,6 +815,13 @@ GO_API void go_syscall_exit(void);
  * go_syscall_exit(). Returns what fn returns. */
 GO_API long go_blocking(long (*fn)(void *arg), void *arg);
 
+/* go_can_park - 1 if the caller is a goroutine that may park now (it runs
+ * on an M with its P: not a plain thread, not the scheduler, not between
+ * go_syscall_enter() and go_syscall_exit(), and the runtime has started),
+ * else 0. For code that picks between a runtime wait and a plain blocking
+ * call, as the libc hooks (libgoroutine-hook) do. Never blocks. */
+GO_API int go_can_park(void);
+
 #ifdef __cplusplus
 }
 #endif

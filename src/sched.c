@@ -2007,6 +2007,14 @@ long go_blocking(long (*fn)(void *arg), void *arg)
     return r;
 }
 
+/* A goroutine with its P: not a plain thread, not g0, not between
+ * go_syscall_enter and go_syscall_exit (m->p is NULL there). */
+int go_can_park(void)
+{
+    m_t *m = sched_getm_fast();
+    return m && m->curg && m->p;
+}
+
 /* sysmon: take p back from a syscall that has lasted >= one sysmon tick,
  * if it has work or nobody else is ready to look for work. */
 bool sched_retake_syscall(p_t *p, int64_t now)

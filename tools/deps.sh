@@ -5,6 +5,9 @@
 #   tools/deps.sh bench   the above plus Go (golang-go), gnuplot and wrk (the
 #                         http benchmark's client)
 #   tools/deps.sh tsan    the build tools plus clang with its TSan runtime
+#   tools/deps.sh test    the build tools plus the real servers and client
+#                         libraries the libc-hook tests run against (Redis,
+#                         hiredis, PostgreSQL, libpq, libcurl, redis-cli, curl)
 set -euo pipefail
 what=${1:-build}
 need=()
@@ -13,6 +16,16 @@ have cc || need+=(gcc)
 have cmake || need+=(cmake)
 have make || need+=(make)
 [ "$what" = tsan ] && ! have clang && need+=(clang)
+if [ "$what" = test ]; then
+    have redis-server || need+=(redis-server)
+    have redis-cli || need+=(redis-tools)
+    have curl || need+=(curl)
+    [ -e /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
+    [ -e /usr/include/postgresql/libpq-fe.h ] || need+=(libpq-dev)
+    [ -e /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -e /usr/include/curl/curl.h ] ||
+        ls /usr/include/*/curl/curl.h >/dev/null 2>&1 || need+=(libcurl4-openssl-dev)
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+fi
 if [ "$what" = bench ]; then
     have go || need+=(golang-go)
     have gnuplot || need+=(gnuplot-nox)

@@ -232,15 +232,20 @@ typedef struct go_chan go_chan;
  * go_chan_make - a channel of elements of elem_size bytes (0 is allowed:
  * a signal channel, Go's chan struct{}) with a buffer of cap elements
  * (0: unbuffered). Returns NULL with errno EINVAL (elem_size above
- * GO_CHAN_ELEM_MAX, or elem_size * cap overflows or exceeds 2^40 bytes) or
- * ENOMEM.
+ * GO_CHAN_ELEM_MAX, cap above 2^40 -- so a negative number converted to
+ * size_t, such as (size_t)-1, even with elem_size 0 -- or elem_size * cap
+ * above 2^40 bytes) or ENOMEM.
  */
 GO_API go_chan *go_chan_make(size_t elem_size, size_t cap);
 
 /*
  * go_chan_free - free a channel. NULL does nothing. Freeing a channel that
  * still has goroutines or threads blocked on it is a fatal error ("free of
- * channel with blocked goroutines"); any other later use is undefined.
+ * channel with blocked goroutines"). Using the channel afterwards, freeing
+ * it again, or passing a pointer that is not a channel to any go_chan_*
+ * function or go_select is a fatal error too ("use of freed or invalid
+ * channel", "go_chan_free of freed or invalid channel"), as far as it can
+ * be detected: not once the memory has been reused for another channel.
  * Buffered values not received are discarded.
  */
 GO_API void go_chan_free(go_chan *c);
@@ -783,7 +788,14 @@ GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
  * goroutines to another thread, so the rest keep running. On exit the
  * goroutine gets that right back, or queues itself until it can.
  *
- * Between enter and exit, call nothing in this library.
+ * Between enter and exit, call nothing in this library. The goroutine has
+ * given up its right to run goroutines, so the calls that need it are
+ * fatal errors: any call that would block ("fatal error: blocking call
+ * between go_syscall_enter and go_syscall_exit"), go_yield(), go() and
+ * go_spawn(), and ending the goroutine (returning from its function or
+ * go_exit(): "goroutine exit between go_syscall_enter and
+ * go_syscall_exit"). Other calls are not checked and must not be made
+ * either. Enter/exit pairs may nest; only the outermost pair counts.
  *
  * Preemption: a goroutine that runs for more than 10 ms without calling
  * the runtime is asked to yield. Blocking calls and go_yield() honour the
@@ -808,7 +820,9 @@ GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
 GO_API void go_syscall_enter(void);
 
 /* go_syscall_exit - the blocking call has returned; may block until the
- * goroutine can run again. No effect from a plain thread. */
+ * goroutine can run again. No effect from a plain thread. From a goroutine
+ * that is not between go_syscall_enter() and go_syscall_exit() (more exits
+ * than enters): "fatal error: go_syscall_exit without go_syscall_enter". */
 GO_API void go_syscall_exit(void);
 
 /* go_blocking - run fn(arg) between go_syscall_enter() and

@@ -1,10 +1,16 @@
 /*
  * demo.c - libgoroutine's claims, live (`make demo`):
  *
- *   1. a million goroutines started and finished: time per goroutine;
- *   2. a million goroutines parked at once: memory per goroutine;
+ *   1. goroutines started and finished: time per goroutine;
+ *   2. goroutines parked at once: memory per goroutine;
  *   3. a pipeline of goroutines talking over channels;
  *   4. GOMAXPROCS at work: one parallel computation at 1 P, then at all.
+ *
+ * Steps 1 and 2 use 100,000 goroutines, which keeps the whole demo well
+ * under 1 GiB; `demo --million` (make demo MILLION=1) uses a million, as
+ * Go's own demonstrations do, and needs a few GiB: every parked goroutine
+ * keeps its stack's touched pages. After each step the demo prints the
+ * process's peak resident memory so far (getrusage) and the current one.
  */
 #include <goroutine.h>
 
@@ -19,6 +25,8 @@ static double ms_since(int64_t t0)
     return (double)(go_now() - t0) / 1e6;
 }
 
+static int n_goroutines = 100000; /* steps 1 and 2; --million: 1,000,000 */
+
 static long rss_kb(void)
 {
     /* Current resident set, from /proc/self/statm (pages). */
@@ -32,7 +40,16 @@ static long rss_kb(void)
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* ---- 1. a million goroutines ------------------------------------------ */
+/* Peak resident memory so far and now, after a step. */
+static void memory(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("   memory: peak %.0f MiB so far, %.0f MiB now\n\n", ru.ru_maxrss / 1024.0,
+           rss_kb() / 1024.0);
+}
+
+/* ---- 1. goroutines started and finished ------------------------------- */
 
 static go_wg done;
 
@@ -44,7 +61,7 @@ static void tiny(void *arg)
 
 static void million_spawned(void)
 {
-    const int n = 1000000;
+    const int n = n_goroutines;
     int64_t t0 = go_now();
     go_wg_add(&done, n);
     for (int i = 0; i < n; i++)
@@ -54,11 +71,11 @@ static void million_spawned(void)
         }
     go_wg_wait(&done);
     double ms = ms_since(t0);
-    printf("1. %d goroutines started and finished in %.0f ms: %.0f ns each\n", n, ms,
+    printf("   %d goroutines started and finished in %.0f ms: %.0f ns each\n", n, ms,
            ms * 1e6 / n);
 }
 
-/* ---- 2. a million parked ------------------------------------------------ */
+/* ---- 2. goroutines parked at once ---------------------------------------- */
 
 static go_wg parked, gate;
 
@@ -72,7 +89,7 @@ static void park_at_gate(void *arg)
 
 static void million_parked(void)
 {
-    const int n = 1000000;
+    const int n = n_goroutines;
     long before = rss_kb();
     go_wg_add(&gate, 1);
     go_wg_add(&parked, n);
@@ -86,7 +103,7 @@ static void million_parked(void)
     go_wg_wait(&parked);
     double ms = ms_since(t0);
     long after = rss_kb();
-    printf("2. %d goroutines parked at once (%d alive) after %.0f ms: "
+    printf("   %d goroutines parked at once (%d alive) after %.0f ms: "
            "%.0f bytes of memory each\n",
            n, go_num_goroutine(), ms, (double)(after - before) * 1024 / n);
     go_wg_done(&gate); /* open the gate: all of them finish */
@@ -137,7 +154,7 @@ static void pipeline(void)
     }
     double ms = ms_since(t0);
     long want = 100000L * 100001 * 200001 / 6;
-    printf("3. pipeline generate -> square -> sum over channels: %ld values, "
+    printf("   pipeline generate -> square -> sum over channels: %ld values, "
            "sum %ld (%s), %.0f ns per value through two channels\n",
            count, sum, sum == want ? "correct" : "WRONG", ms * 1e6 / (double)count);
     go_chan_free(nums);
@@ -207,22 +224,51 @@ static void maxprocs(void)
     long r1, rn;
     double t1 = time_fib(1, &r1);
     double tn = time_fib(all, &rn);
-    printf("4. parallel fib(34) with goroutines: GOMAXPROCS=1 %.0f ms, GOMAXPROCS=%d %.0f ms: "
+    printf("   parallel fib(34) with goroutines: GOMAXPROCS=1 %.0f ms, GOMAXPROCS=%d %.0f ms: "
            "%.2fx faster (%s)\n",
            t1, all, tn, t1 / tn, r1 == rn && r1 == 5702887 ? "both correct" : "WRONG");
     go_maxprocs(all);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    printf("libgoroutine demo: GOMAXPROCS=%d on %ld CPUs\n\n", go_maxprocs(0),
-           sysconf(_SC_NPROCESSORS_ONLN));
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each step as it ends, even through a pipe */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--million") == 0) {
+            n_goroutines = 1000000;
+        } else {
+            fprintf(stderr, "usage: %s [--million]\n"
+                            "  --million  steps 1 and 2 with 1,000,000 goroutines instead of "
+                            "100,000 (a few GiB of memory)\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    printf("libgoroutine demo: GOMAXPROCS=%d on %ld CPUs, %d goroutines in steps 1 and 2%s\n\n",
+           go_maxprocs(0), sysconf(_SC_NPROCESSORS_ONLN), n_goroutines,
+           n_goroutines < 1000000 ? " (--million for a million)" : "");
+
+    printf("1. Spawning: main starts %d goroutines that each just finish, and waits.\n"
+           "   Shows what a goroutine's whole life costs: create, schedule, run, exit.\n",
+           n_goroutines);
     million_spawned();
+    memory();
+
+    printf("2. Parking: %d goroutines all blocked at once on a WaitGroup, then released.\n"
+           "   Shows what a blocked goroutine costs in memory (its stack's touched pages\n"
+           "   and its descriptor).\n",
+           n_goroutines);
     million_parked();
+    memory();
+
+    printf("3. Channels: generate -> square -> main over two channels, 100,000 values.\n"
+           "   Shows goroutines handing values to each other and to a plain thread.\n");
     pipeline();
+    memory();
+
+    printf("4. Parallelism: fib(34) split into goroutines, at GOMAXPROCS=1 and at all CPUs.\n"
+           "   Shows goroutines spread over threads: the speedup is bounded by the cores.\n");
     maxprocs();
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("\npeak memory of this whole demo: %.0f MiB\n", ru.ru_maxrss / 1024.0);
+    memory();
     return 0;
 }

@@ -30,6 +30,20 @@
  *    read may see the errno of the thread the goroutine left.
  *
  * Durations are signed 64-bit nanoseconds; zero or negative means "now".
+ *
+ * Async-signal-safety. A signal handler may interrupt a goroutine or a
+ * plain thread anywhere, including inside the runtime while it holds a
+ * lock or is half-way through updating a run queue, so nearly nothing here
+ * may be called from one: not the blocking calls, and not the
+ * non-blocking ones either (go_chan_try_send and go_chan_try_recv take the
+ * channel's lock and may ready a goroutine; go() and go_ctx_cancel()
+ * allocate and lock; go_sema_release, go_mutex_unlock and go_wg_done may
+ * wake a waiter). The exceptions are the calls that only read: go_now(),
+ * go_id(), go_errno(), go_num_goroutine(), go_ctx_err(), go_chan_len() and
+ * go_chan_cap(); and the fatal errors themselves (written with write(2),
+ * no allocation). To act on a signal, write(2) a byte to a pipe from the
+ * handler and have a goroutine go_read() the other end, or read a
+ * signalfd(2) with go_read() and install no handler at all.
  */
 #ifndef GOROUTINE_H
 #define GOROUTINE_H
@@ -73,9 +87,14 @@ typedef void (*go_func)(void *arg);
 /*
  * go - start fn(arg) in a new goroutine (Go's `go fn(arg)`).
  *
- * The goroutine runs on the default stack size (256 KiB of address space,
- * committed page by page as it is touched; set GOROUTINE_STACK_SIZE in the
- * environment, in bytes, to change the default at start-up). Does not block.
+ * The goroutine runs on a stack of the default size, 240 KiB (245,760
+ * bytes; set GOROUTINE_STACK_SIZE in the environment, in bytes, to change
+ * it at start-up). Stacks do not grow. The stack size, the default or
+ * go_attr.stack_size, is the one figure a stack-overflow report and a
+ * goroutine dump state; it holds the goroutine's frames and, in its top
+ * few hundred bytes, its descriptor and any go_copy() block. Below it lies
+ * a 16 KiB guard, so a default stack reserves 256 KiB of address space,
+ * of which only the pages touched are committed. Does not block.
  *
  * Returns 0, or:
  *   -EINVAL  fn is NULL.
@@ -97,7 +116,7 @@ GO_API int go_copy(go_func fn, const void *arg, size_t size);
 
 /* Attributes for go_spawn(); zero-initialise, then set what you need. */
 typedef struct go_attr {
-    size_t stack_size;  /* bytes of stack; 0 = the default */
+    size_t stack_size;  /* bytes of stack (see go()); 0 = the default */
     const char *name;   /* shown in goroutine dumps; copied (31 chars kept) */
     size_t arg_size;    /* 0: pass arg as is; > 0: copy as go_copy() does */
 } go_attr;
@@ -232,15 +251,20 @@ typedef struct go_chan go_chan;
  * go_chan_make - a channel of elements of elem_size bytes (0 is allowed:
  * a signal channel, Go's chan struct{}) with a buffer of cap elements
  * (0: unbuffered). Returns NULL with errno EINVAL (elem_size above
- * GO_CHAN_ELEM_MAX, or elem_size * cap overflows or exceeds 2^40 bytes) or
- * ENOMEM.
+ * GO_CHAN_ELEM_MAX, cap above 2^40 -- so a negative number converted to
+ * size_t, such as (size_t)-1, even with elem_size 0 -- or elem_size * cap
+ * above 2^40 bytes) or ENOMEM.
  */
 GO_API go_chan *go_chan_make(size_t elem_size, size_t cap);
 
 /*
  * go_chan_free - free a channel. NULL does nothing. Freeing a channel that
  * still has goroutines or threads blocked on it is a fatal error ("free of
- * channel with blocked goroutines"); any other later use is undefined.
+ * channel with blocked goroutines"). Using the channel afterwards, freeing
+ * it again, or passing a pointer that is not a channel to any go_chan_*
+ * function or go_select is a fatal error too ("use of freed or invalid
+ * channel", "go_chan_free of freed or invalid channel"), as far as it can
+ * be detected: not once the memory has been reused for another channel.
  * Buffered values not received are discarded.
  */
 GO_API void go_chan_free(go_chan *c);
@@ -453,20 +477,32 @@ GO_API go_timer *go_timer_new(int64_t ns);
  * now (Go's time.AfterFunc); it has no channel. NULL with errno EINVAL (fn
  * NULL) or ENOMEM. */
 GO_API go_timer *go_timer_func(int64_t ns, go_func fn, void *arg);
-/* go_timer_chan - the timer's channel (NULL for a go_timer_func timer). */
+/* go_timer_chan - the timer's channel (NULL for a go_timer_func timer, and
+ * for NULL t). The timer owns it: receive from it and select on it, but do
+ * not close or free it; go_timer_free() frees it, after which it must not
+ * be used. */
 GO_API go_chan *go_timer_chan(go_timer *t);
 /* go_timer_stop - prevent the timer from firing. Returns true if this call
- * stopped it, false if it had already fired or been stopped (Go's
- * Timer.Stop; as in Go, a value already sent stays in the channel). */
+ * stopped it, false if it had already fired or been stopped, and for NULL
+ * t (Go's Timer.Stop; as in Go, a value already sent stays in the
+ * channel). For a go_timer_func timer, false means fn's goroutine has been
+ * or is being started; go_timer_stop() does not wait for fn to finish. */
 GO_API bool go_timer_stop(go_timer *t);
 /* go_timer_reset - make the timer fire ns from now. Returns true if it had
- * been active (Go's Timer.Reset). Re-arming a timer that had fired or been
+ * been active (Go's Timer.Reset); false for NULL t. Re-arming a timer that had fired or been
  * stopped takes a slot in the runtime's timer queues: if memory for it
  * runs out, returns false with errno ENOMEM and the timer stays stopped
  * (set errno to 0 before the call to tell this from a plain false). An
  * active timer is always reset. */
 GO_API bool go_timer_reset(go_timer *t, int64_t ns);
-/* go_timer_free - stop and free the timer and its channel. NULL is ok. */
+/* go_timer_free - stop and free the timer and its channel. NULL is ok. If
+ * the timer is firing on another thread at that moment, waits for that to
+ * end (for go_timer_func: until fn's goroutine has been started), so the
+ * timer is never touched after this returns. It does not wait for fn
+ * itself, which runs in its own goroutine and may still be running (or
+ * about to run) when go_timer_free() returns: fn and its arg do not depend
+ * on the timer, but whatever arg points to must outlive fn. May be called
+ * from fn. */
 GO_API void go_timer_free(go_timer *t);
 
 typedef struct go_ticker go_ticker;
@@ -475,16 +511,21 @@ typedef struct go_ticker go_ticker;
  * capacity 1; ticks are dropped for a slow receiver (Go's time.NewTicker).
  * NULL with errno EINVAL if period <= 0, ENOMEM on failure. */
 GO_API go_ticker *go_ticker_new(int64_t period);
-/* go_ticker_chan - the ticker's channel. */
+/* go_ticker_chan - the ticker's channel (NULL for NULL t). The ticker owns
+ * it, as a timer owns its channel (go_timer_chan): do not close or free
+ * it; go_ticker_free() frees it. */
 GO_API go_chan *go_ticker_chan(go_ticker *t);
-/* go_ticker_stop - stop ticking (the channel stays valid). */
+/* go_ticker_stop - stop ticking (the channel stays valid). NULL: nothing.
+ * Waits for a tick being delivered on another thread, if any: no tick is
+ * sent after it returns (one sent before stays in the channel). */
 GO_API void go_ticker_stop(go_ticker *t);
 /* go_ticker_reset - stop and restart with a new period. 0, or -EINVAL if
- * period <= 0 (nothing changes), or -ENOMEM if the ticker had been stopped
+ * period <= 0 or t is NULL (nothing changes), or -ENOMEM if the ticker had been stopped
  * and no slot in the runtime's timer queues could be had (it stays
  * stopped). */
 GO_API int go_ticker_reset(go_ticker *t, int64_t period);
-/* go_ticker_free - stop and free the ticker and its channel. NULL is ok. */
+/* go_ticker_free - stop and free the ticker and its channel, waiting for a
+ * tick being delivered on another thread, if any. NULL is ok. */
 GO_API void go_ticker_free(go_ticker *t);
 
 /* ------------------------------------------------------------------------
@@ -509,21 +550,34 @@ GO_API go_ctx *go_ctx_background(void);
 /* go_ctx_with_cancel - a child of parent cancelled by go_ctx_cancel().
  * NULL with errno EINVAL (parent NULL) or ENOMEM. */
 GO_API go_ctx *go_ctx_with_cancel(go_ctx *parent);
-/* go_ctx_with_timeout - a child cancelled timeout_ns from now at the latest. */
+/* go_ctx_with_timeout - a child cancelled timeout_ns from now at the
+ * latest (go_ctx_with_deadline with go_now() + timeout_ns, saturating).
+ * NULL with errno EINVAL (parent NULL) or ENOMEM. timeout_ns <= 0 is not
+ * an error: the child is returned already cancelled, go_ctx_err()
+ * -ETIMEDOUT. */
 GO_API go_ctx *go_ctx_with_timeout(go_ctx *parent, int64_t timeout_ns);
-/* go_ctx_with_deadline - a child cancelled at go_now() == deadline at the latest. */
+/* go_ctx_with_deadline - a child cancelled at go_now() == deadline at the
+ * latest. NULL with errno EINVAL (parent NULL) or ENOMEM. A deadline
+ * already past is not an error: the child is returned cancelled,
+ * go_ctx_err() -ETIMEDOUT. A deadline later than the parent's gives the
+ * parent's (go_ctx_deadline reports it); a cancelled parent gives a child
+ * born cancelled with the parent's error. */
 GO_API go_ctx *go_ctx_with_deadline(go_ctx *parent, int64_t deadline);
-/* go_ctx_cancel - cancel ctx and all its descendants (-ECANCELED). Idempotent. */
+/* go_ctx_cancel - cancel ctx and all its descendants (-ECANCELED).
+ * Idempotent. NULL or the background context: nothing. */
 GO_API void go_ctx_cancel(go_ctx *ctx);
 /* go_ctx_done - a channel closed when ctx is cancelled; receive on it or
- * use it in a select. NULL (never ready) for the background context. Owned
- * by ctx: do not free it. */
+ * use it in a select. NULL (never ready) for the background context and
+ * for NULL. Owned by ctx: do not close or free it; go_ctx_free() frees
+ * it. */
 GO_API go_chan *go_ctx_done(go_ctx *ctx);
 /* go_ctx_err - 0 while ctx is live, -ECANCELED once cancelled, -ETIMEDOUT
- * once its deadline passed (Go's context.Canceled / DeadlineExceeded). */
+ * once its deadline passed (Go's context.Canceled / DeadlineExceeded).
+ * Always 0 for NULL, as for the background context. Never blocks. */
 GO_API int go_ctx_err(go_ctx *ctx);
 /* go_ctx_deadline - the deadline (go_now() scale) in *deadline and true, or
- * false if ctx has none. */
+ * false if ctx has none (also for NULL and the background context).
+ * deadline may be NULL. */
 GO_API bool go_ctx_deadline(go_ctx *ctx, int64_t *deadline);
 /* go_ctx_free - cancel ctx (if live) and free it. NULL or background: nothing. */
 GO_API void go_ctx_free(go_ctx *ctx);
@@ -783,7 +837,14 @@ GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
  * goroutines to another thread, so the rest keep running. On exit the
  * goroutine gets that right back, or queues itself until it can.
  *
- * Between enter and exit, call nothing in this library.
+ * Between enter and exit, call nothing in this library. The goroutine has
+ * given up its right to run goroutines, so the calls that need it are
+ * fatal errors: any call that would block ("fatal error: blocking call
+ * between go_syscall_enter and go_syscall_exit"), go_yield(), go() and
+ * go_spawn(), and ending the goroutine (returning from its function or
+ * go_exit(): "goroutine exit between go_syscall_enter and
+ * go_syscall_exit"). Other calls are not checked and must not be made
+ * either. Enter/exit pairs may nest; only the outermost pair counts.
  *
  * Preemption: a goroutine that runs for more than 10 ms without calling
  * the runtime is asked to yield. Blocking calls and go_yield() honour the
@@ -808,7 +869,9 @@ GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
 GO_API void go_syscall_enter(void);
 
 /* go_syscall_exit - the blocking call has returned; may block until the
- * goroutine can run again. No effect from a plain thread. */
+ * goroutine can run again. No effect from a plain thread. From a goroutine
+ * that is not between go_syscall_enter() and go_syscall_exit() (more exits
+ * than enters): "fatal error: go_syscall_exit without go_syscall_enter". */
 GO_API void go_syscall_exit(void);
 
 /* go_blocking - run fn(arg) between go_syscall_enter() and

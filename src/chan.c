@@ -37,8 +37,9 @@
  * issue a futex wake on the lock word after another thread took and
  * released the lock; lock.h documents that a wake on stale memory is
  * harmless. go_chan_free() of a channel that still has waiters is fatal;
- * any other use after free is undefined, and caught by the ASan build (we
- * add no poisoning of our own: it would cost every operation a check).
+ * so, as far as it can be told, is any use of a freed channel: every entry
+ * point checks a magic word that free poisons (chan_check in chan.h). The
+ * check is a compare of a word in the line the operation loads anyway.
  *
  * Locking: c->lock protects every mutable field and the waiters queued on
  * c. It is taken before any other runtime lock (lock.h's table); select
@@ -92,7 +93,8 @@
 #include "debug.h"
 #include "testhooks.h"
 
-/* Largest buffer, in bytes (goroutine.h: "exceeds 2^40 bytes"). */
+/* Largest buffer, in bytes, and largest capacity (goroutine.h: "exceeds
+ * 2^40"). */
 #define CHAN_BUF_MAX ((size_t)1 << 40)
 
 void chan_lock_slow(go_chan *c)
@@ -161,7 +163,7 @@ static inline void zero_elem(go_chan *c, void *elem)
 
 go_chan *chan_make_internal(size_t elem_size, size_t cap)
 {
-    if (elem_size > GO_CHAN_ELEM_MAX)
+    if (elem_size > GO_CHAN_ELEM_MAX || cap > CHAN_BUF_MAX)
         return NULL;
     if (elem_size != 0 && cap > CHAN_BUF_MAX / elem_size)
         return NULL;
@@ -174,13 +176,17 @@ go_chan *chan_make_internal(size_t elem_size, size_t cap)
     memset(c, 0, sizeof *c); /* the buffer is written before it is read */
     rlock_init(&c->lock, LOCK_RANK_CHAN);
     c->elemsize = (uint32_t)elem_size;
+    c->magic = CHAN_MAGIC;
     c->cap = cap;
     return c;
 }
 
 go_chan *go_chan_make(size_t elem_size, size_t cap)
 {
-    if (elem_size > GO_CHAN_ELEM_MAX || (elem_size != 0 && cap > CHAN_BUF_MAX / elem_size)) {
+    /* A cap above 2^40 even for elem_size 0: (size_t)-1 and the like are
+     * negative numbers passed by mistake (Go panics on a negative size). */
+    if (elem_size > GO_CHAN_ELEM_MAX || cap > CHAN_BUF_MAX ||
+        (elem_size != 0 && cap > CHAN_BUF_MAX / elem_size)) {
         errno = EINVAL;
         return NULL;
     }
@@ -196,10 +202,18 @@ void chan_set_free_hook(go_chan *c, void (*hook)(go_chan *c, void *arg), void *a
     c->free_hook_arg = arg;
 }
 
+void chan_bad(go_chan *c)
+{
+    (void)c;
+    debug_fatal("use of freed or invalid channel");
+}
+
 void go_chan_free(go_chan *c)
 {
     if (!c)
         return;
+    if (__builtin_expect(c->magic != CHAN_MAGIC, 0))
+        debug_fatal("go_chan_free of freed or invalid channel");
     if (c->free_hook)
         c->free_hook(c, c->free_hook_arg);
     /* Taking the lock orders our check after the last operation's unlock
@@ -209,6 +223,8 @@ void go_chan_free(go_chan *c)
     runlock(&c->lock);
     if (busy)
         debug_fatal("free of channel with blocked goroutines");
+    /* An atomic store, so that the compiler keeps it before free(). */
+    __atomic_store_n(&c->magic, CHAN_FREED, __ATOMIC_RELAXED);
     free(c);
 }
 
@@ -226,6 +242,7 @@ static bool chan_send(go_chan *c, const void *elem, bool block, bool quiet)
             return false;
         block_forever(WAIT_CHAN_SEND_NIL);
     }
+    chan_check(c);
     if (!block && !__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE) && full_hint(c))
         return false;
 
@@ -293,6 +310,7 @@ static enum recv_result chan_recv(go_chan *c, void *elem, bool block)
             return RECV_WOULD_BLOCK;
         block_forever(WAIT_CHAN_RECV_NIL);
     }
+    chan_check(c);
     if (!block && empty_hint(c)) {
         if (!__atomic_load_n(&c->closed, __ATOMIC_ACQUIRE))
             return RECV_WOULD_BLOCK;
@@ -359,6 +377,7 @@ void go_chan_close(go_chan *c)
 {
     if (!c)
         debug_panic("close of nil channel");
+    chan_check(c);
     chan_lock(c);
     if (c->closed) {
         runlock(&c->lock);
@@ -398,12 +417,18 @@ void go_chan_close(go_chan *c)
 
 size_t go_chan_len(go_chan *c)
 {
-    return c ? __atomic_load_n(&c->qcount, __ATOMIC_RELAXED) : 0;
+    if (!c)
+        return 0;
+    chan_check(c);
+    return __atomic_load_n(&c->qcount, __ATOMIC_RELAXED);
 }
 
 size_t go_chan_cap(go_chan *c)
 {
-    return c ? c->cap : 0;
+    if (!c)
+        return 0;
+    chan_check(c);
+    return c->cap;
 }
 
 void chan_count_waiters(go_chan *c, size_t *nsend, size_t *nrecv)

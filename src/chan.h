@@ -49,7 +49,7 @@ struct go_chan {
     rlock_t lock;      /* protects every field below marked "lock" */
     uint32_t closed;   /* 0 or 1; lock, stored with release; read lock-free */
     uint32_t elemsize; /* immutable */
-    uint32_t pad_;
+    uint32_t magic;    /* CHAN_MAGIC from make to free (chan_check) */
     size_t cap;    /* buffer slots; immutable */
     size_t qcount; /* elements buffered; lock, read lock-free (hint, len) */
     size_t sendx;  /* next slot to fill; lock */
@@ -91,6 +91,28 @@ struct select_state {
 /* parkstate bits: the handshake between a timeout and the owner's park. */
 #define SELECT_PARKED 1u      /* the owner's context is saved (unlock ran) */
 #define SELECT_TIMER_FIRED 2u /* the timer claimed the select */
+
+/* ---- misuse: a freed or invalid channel ---------------------------------- */
+
+/*
+ * Every public channel operation first checks c->magic, in the header's
+ * first cache line, which the operation reads anyway: a channel used after
+ * go_chan_free (or a pointer that never was a channel) then dies with a
+ * fatal error instead of waiting for ever on a lock word that free()
+ * overwrote. Best effort: free() poisons the word, but once the memory is
+ * reused by another channel nothing can tell, and a large buffer returned
+ * to the kernel faults on the read.
+ */
+#define CHAN_MAGIC 0x6e616863u /* "chan" */
+#define CHAN_FREED 0xdeadc4a9u
+
+__attribute__((noreturn, cold)) void chan_bad(go_chan *c);
+
+static inline void chan_check(go_chan *c)
+{
+    if (__builtin_expect(c->magic != CHAN_MAGIC, 0))
+        chan_bad(c);
+}
 
 /* ---- the channel lock ---------------------------------------------------- */
 

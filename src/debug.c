@@ -106,8 +106,10 @@ static void dump_g(struct out *o, g_t *g, g_t *self)
     putx(o, (uintptr_t)g->fn);
     puts_(o, "(");
     putx(o, (uintptr_t)g->arg);
+    /* The stack size as given (go_attr or the default), as the overflow
+     * report states it: the descriptor and go_copy block are in its top. */
     puts_(o, "), stack ");
-    putu(o, (uint64_t)(g->stack_hi - g->stack_lo));
+    putu(o, (uint64_t)(g->slot_size - STACK_GUARD_SIZE));
     puts_(o, " bytes\n\n");
 }
 

@@ -410,6 +410,8 @@ static int spawn(const go_attr *attr, go_func fn, void *arg)
     if (__builtin_expect(!__atomic_load_n(&rt_started, __ATOMIC_ACQUIRE), 0))
         rt_init();
     m_t *m = sched_getm_fast();
+    if (__builtin_expect(m && m->syscalldepth, 0))
+        debug_fatal("go between go_syscall_enter and go_syscall_exit");
     int err = -ENOMEM;
     g_t *g = galloc(m, stack_size, &err);
     if (!g)
@@ -481,6 +483,9 @@ void go_exit(void)
     g_t *g = m ? m->curg : NULL;
     if (!g)
         debug_fatal("go_exit called from a thread that is not a goroutine");
+    /* Also the return of the goroutine's function (proc_run). */
+    if (__builtin_expect(m->syscalldepth != 0, 0))
+        debug_fatal("goroutine exit between go_syscall_enter and go_syscall_exit");
     p_t *p = m->p;
     __atomic_store_n(&p->nexited, p->nexited + 1, __ATOMIC_RELAXED);
     sched_goexit();

@@ -274,6 +274,7 @@ struct m {
     int *errno_loc;       /* this thread's errno; set at thread start */
     p_t *oldp;            /* P held before go_syscall_enter; owner */
     uint32_t in_poll;     /* blocked in netpoll(); atomic */
+    uint32_t syscalldepth; /* curg's go_syscall_enter nesting; owner */
     pthread_t thread;     /* for pthread_kill (preemption) */
     m_t *allnext;         /* all-M list; under sched.lock */
 };

@@ -1645,6 +1645,9 @@ static void defer_locked(p_t *p, g_t *next)
 static void schedule_from(m_t *m, g_t *cur)
 {
     p_t *p = m->p;
+    /* A goroutine between go_syscall_enter and exit has no P. */
+    if (__builtin_expect(!p, 0))
+        debug_fatal("blocking call between go_syscall_enter and go_syscall_exit");
     g_t *next = NULL;
     /* Not while a park is pending: we still hold the lock it parks under,
      * which a callback may need. after_switch() runs them after it. */
@@ -1871,6 +1874,8 @@ void sched_gosched(void)
     }
     __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
     p_t *p = m->p;
+    if (__builtin_expect(!p, 0)) /* between go_syscall_enter and exit */
+        debug_fatal("go_yield between go_syscall_enter and go_syscall_exit");
     /* Fast path: no timers due, not wired, P not retiring, no fairness
      * check due: take the next local G and switch straight to it. */
     if (__builtin_expect(!m->lockedg && !__atomic_load_n(&p->timer0_when, __ATOMIC_RELAXED) &&
@@ -1957,7 +1962,7 @@ void go_syscall_enter(void)
 {
     m_t *m = sched_getm_fast();
     g_t *g = m ? m->curg : NULL;
-    if (!g || !m->p)
+    if (!g || m->syscalldepth++ || !m->p)
         return; /* a plain thread, or nested */
     p_t *p = m->p;
     __atomic_store_n(&p->syscalltick, p->syscalltick + 1, __ATOMIC_RELAXED);
@@ -1973,7 +1978,11 @@ void go_syscall_exit(void)
 {
     m_t *m = sched_getm_fast();
     g_t *g = m ? m->curg : NULL;
-    if (!g || !m->oldp)
+    if (!g)
+        return;
+    if (__builtin_expect(m->syscalldepth == 0, 0))
+        debug_fatal("go_syscall_exit without go_syscall_enter");
+    if (--m->syscalldepth || !m->oldp)
         return;
     p_t *p = m->oldp;
     m->oldp = NULL;

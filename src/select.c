@@ -348,6 +348,7 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
         }
         if (!cases[i].chan)
             continue;
+        chan_check(cases[i].chan);
         uint32_t j = randn(m, norder + 1);
         poll[norder] = poll[j];
         poll[j] = i;

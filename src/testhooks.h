@@ -4,8 +4,9 @@
  * it as "../src/testhooks.h"; src/ itself is not on their include path,
  * since src/sched.h would shadow <sched.h>.
  *
- * These are hidden symbols: tests link the static library, which keeps
- * them. The files that define them include this header too, so a
+ * These are hidden symbols: tests link libgoroutine_internal.a, the
+ * static library before its internal symbols are made local (the
+ * installed libgoroutine.a has none of them; see CMakeLists.txt). The files that define them include this header too, so a
  * declaration here that drifts from its definition is a compile error,
  * not a silent mismatch. Depends on the public header only.
  */

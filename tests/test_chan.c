@@ -56,11 +56,18 @@ static void test_make(void)
     CHECK(go_chan_make(1, ((size_t)1 << 40) + 1) == NULL);
     CHECK_EQ(errno, EINVAL);
 
-    /* Zero-size elements: any capacity, no buffer memory. */
-    go_chan *z = go_chan_make(0, SIZE_MAX);
+    /* Zero-size elements: no buffer memory, any capacity up to 2^40; above
+     * it (a negative number passed as size_t) EINVAL, as for sized ones. */
+    go_chan *z = go_chan_make(0, (size_t)1 << 40);
     CHECK(z != NULL);
-    CHECK_EQ(go_chan_cap(z), SIZE_MAX);
+    CHECK_EQ(go_chan_cap(z), (size_t)1 << 40);
     go_chan_free(z);
+    errno = 0;
+    CHECK(go_chan_make(0, SIZE_MAX) == NULL);
+    CHECK_EQ(errno, EINVAL);
+    errno = 0;
+    CHECK(go_chan_make(0, ((size_t)1 << 40) + 1) == NULL);
+    CHECK_EQ(errno, EINVAL);
 
     go_chan *big = go_chan_make(GO_CHAN_ELEM_MAX, 2);
     CHECK(big != NULL);

@@ -219,9 +219,19 @@ static void check_overflow(void (*child)(void *), struct overflow_case *c, long 
         fprintf(stderr, "reported stack size %ld, want %ld..%ld:\n%s\n", n, lo, hi, out);
         CHECK(n >= lo && n <= hi);
     }
-    /* The dump follows, and shows the goroutine by name too. */
+    /* The dump follows, and shows the goroutine by name too, with the same
+     * stack size as the report. */
     want(out, "goroutine ");
     want(out, "name: ");
+    char named[64];
+    snprintf(named, sizeof named, "name: %s\n", c->name);
+    const char *d = strstr(out, named);
+    const char *ds = d ? strstr(d, ", stack ") : NULL;
+    long dn = ds ? strtol(ds + strlen(", stack "), NULL, 10) : -1;
+    if (dn != n) {
+        fprintf(stderr, "the dump shows stack %ld bytes, the report %ld:\n%s\n", dn, n, out);
+        CHECK_EQ(dn, n);
+    }
     printf("overflow of a %ld-byte stack reported as such, naming \"%s\"\n", n, c->name);
 }
 

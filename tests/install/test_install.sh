@@ -2,14 +2,16 @@
 # test_install.sh - installs a build of libgoroutine into a fresh prefix and
 # uses it the three ways a user would, running each program it builds:
 #
-#   1. pkg-config: cc prog.c $(pkg-config --cflags --libs --static goroutine)
-#      (and the same forcing the static archive, checked with readelf);
+#   1. pkg-config: module goroutine (the shared library; run through an
+#      rpath to its libdir, and through LD_LIBRARY_PATH) and module
+#      goroutine-static (the archive, with and without --static);
 #   2. CMake: find_package(goroutine REQUIRED) with goroutine::goroutine
-#      (static) and goroutine::goroutine_shared;
+#      (shared), goroutine::goroutine_static and goroutine::goroutine_shared;
 #   3. the shared library by hand: -lgoroutine with an rpath, and with
 #      LD_LIBRARY_PATH.
 #
-# It also checks that the shared library exports nothing but go_* symbols.
+# Every program is run, and readelf checks which library it links. It also
+# checks that the installed libraries define nothing but go_* symbols.
 #
 # Usage: test_install.sh BUILD_DIR PROGRAM.c [CC]
 # Exit status: 0 if everything built and ran, 1 otherwise. A failed step
@@ -79,57 +81,69 @@ echo "libdir: $libdir"
 [ -f "$libdir/libgoroutine.a" ] || fatal "no libgoroutine.a in $libdir"
 [ -e "$libdir/libgoroutine.so" ] || fatal "no libgoroutine.so in $libdir"
 [ -f "$prefix/include/goroutine.h" ] || fatal "no include/goroutine.h"
+[ -f "$pcdir/goroutine-static.pc" ] || fatal "no goroutine-static.pc in $pcdir"
+[ ! -e "$libdir/libgoroutine_internal.a" ] || fail "the tests' libgoroutine_internal.a was installed"
 
 # needs BINARY LIB: true if BINARY has a DT_NEEDED entry for LIB*.
 needs() {
     readelf -d "$1" | grep NEEDED | grep -q "\\[$2"
 }
 
-# --- the shared library exports only the public API -------------------------
+# --- the installed libraries define only the public API ----------------------
 
 if command -v nm >/dev/null 2>&1; then
-    extra=$(nm -D --defined-only "$libdir/libgoroutine.so" |
-        awk '{print $3}' | grep -v '^go' | grep -v '^_init$' | grep -v '^_fini$' || true)
-    if [ -z "$extra" ]; then
-        echo "--- exports: only go* symbols"
-    else
-        fail "libgoroutine.so exports non-go_ symbols: $extra"
-    fi
+    run symbols sh "$(dirname "$0")/../symbols/check_symbols.sh" \
+        "$libdir/libgoroutine.a" "$libdir/libgoroutine.so"
 fi
 
-# --- 1. pkg-config --------------------------------------------------------------
+# --- 1. pkg-config: goroutine (shared) and goroutine-static --------------------
 
 export PKG_CONFIG_PATH="$pcdir"
-flags=$(pkg-config --cflags --libs --static goroutine) || fatal "pkg-config goroutine"
-echo "pkg-config --cflags --libs --static goroutine: $flags"
 warn="-std=c99 -Wall -Wextra -Werror -pedantic"
 
-# The .pc file must describe where the files were installed, not where the
+# The .pc files must describe where the files were installed, not where the
 # build was configured to install them (cmake --install --prefix).
-pcprefix=$(pkg-config --variable=prefix goroutine)
-case "$(pkg-config --variable=includedir goroutine)" in
-"$prefix"/*) ;;
-*) fail "goroutine.pc says prefix=$pcprefix, but it was installed under $prefix" ;;
-esac
+for m in goroutine goroutine-static; do
+    case "$(pkg-config --variable=includedir $m)" in
+    "$prefix"/*) ;;
+    *) fail "$m.pc says prefix=$(pkg-config --variable=prefix $m), but it was installed under $prefix" ;;
+    esac
+done
 
-# As a user types it. With both libgoroutine.a and .so installed the linker
-# takes the shared one, so the program runs with LD_LIBRARY_PATH.
+# Shared, as the README shows it for a prefix outside the loader's path:
+# an rpath to pkg-config's libdir; the program runs with no
+# LD_LIBRARY_PATH and must need libgoroutine.so.
+flags=$(pkg-config --cflags --libs goroutine) || fatal "pkg-config goroutine"
+pclibdir=$(pkg-config --variable=libdir goroutine)
+echo "pkg-config --cflags --libs goroutine: $flags (libdir $pclibdir)"
 # shellcheck disable=SC2086
-if run pkgconfig-build "$CC" $warn -o "$tmp/pc" "$prog" $flags; then
-    run pkgconfig-run env LD_LIBRARY_PATH="$libdir" "$tmp/pc"
+if run pkgconfig-shared-build "$CC" $warn -o "$tmp/pc-shared" "$prog" $flags \
+    -Wl,-rpath,"$pclibdir"; then
+    needs "$tmp/pc-shared" libgoroutine ||
+        fail "pkg-config goroutine did not link the shared library"
+    run pkgconfig-shared-run env -u LD_LIBRARY_PATH "$tmp/pc-shared"
+fi
+# Without the rpath, LD_LIBRARY_PATH does it.
+# shellcheck disable=SC2086
+if run pkgconfig-shared-norpath-build "$CC" $warn -o "$tmp/pc-shared-norpath" "$prog" $flags; then
+    run pkgconfig-shared-norpath-run env LD_LIBRARY_PATH="$libdir" "$tmp/pc-shared-norpath"
 fi
 
-# The static archive, forced: no libgoroutine.so needed at run time.
-cflags=$(pkg-config --cflags goroutine)
-libs=$(pkg-config --libs --static goroutine)
-# shellcheck disable=SC2086
-if run pkgconfig-static-build "$CC" $warn -o "$tmp/pc-static" "$prog" $cflags \
-    -Wl,-Bstatic $libs -Wl,-Bdynamic; then
-    if needs "$tmp/pc-static" libgoroutine; then
-        fail "pc-static still needs libgoroutine.so"
+# Static: goroutine-static names the archive itself, so it is used even
+# though libgoroutine.so lies next to it; with and without --static.
+for st in "" --static; do
+    # shellcheck disable=SC2086
+    flags=$(pkg-config --cflags --libs $st goroutine-static) ||
+        fatal "pkg-config $st goroutine-static"
+    echo "pkg-config --cflags --libs $st goroutine-static: $flags"
+    # shellcheck disable=SC2086
+    if run "pkgconfig-static$st-build" "$CC" $warn -o "$tmp/pc-static" "$prog" $flags; then
+        if needs "$tmp/pc-static" libgoroutine; then
+            fail "pkg-config $st goroutine-static linked libgoroutine.so"
+        fi
+        run "pkgconfig-static$st-run" env -u LD_LIBRARY_PATH "$tmp/pc-static"
     fi
-    run pkgconfig-static-run env -u LD_LIBRARY_PATH "$tmp/pc-static"
-fi
+done
 
 # --- 2. CMake find_package ---------------------------------------------------------
 
@@ -140,21 +154,26 @@ cat >"$proj/CMakeLists.txt" <<'EOF'
 cmake_minimum_required(VERSION 3.16)
 project(goroutine_consumer C)
 find_package(goroutine REQUIRED)
+add_executable(consumer_default main.c)
+target_link_libraries(consumer_default PRIVATE goroutine::goroutine)
 add_executable(consumer_static main.c)
-target_link_libraries(consumer_static PRIVATE goroutine::goroutine)
+target_link_libraries(consumer_static PRIVATE goroutine::goroutine_static)
 add_executable(consumer_shared main.c)
 target_link_libraries(consumer_shared PRIVATE goroutine::goroutine_shared)
 EOF
 if run cmake-configure cmake -S "$proj" -B "$proj/build" -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=Release &&
     run cmake-build cmake --build "$proj/build"; then
+    needs "$proj/build/consumer_default" libgoroutine ||
+        fail "goroutine::goroutine did not link the shared library"
     needs "$proj/build/consumer_static" libgoroutine &&
-        fail "goroutine::goroutine linked the shared library"
+        fail "goroutine::goroutine_static linked the shared library"
     needs "$proj/build/consumer_shared" libgoroutine ||
         fail "goroutine::goroutine_shared did not link the shared library"
-    run cmake-static-run env -u LD_LIBRARY_PATH "$proj/build/consumer_static"
     # CMake gives the build tree an rpath to the imported library.
-    run cmake-shared-run env -u LD_LIBRARY_PATH "$proj/build/consumer_shared"
+    run cmake-shared-run env -u LD_LIBRARY_PATH "$proj/build/consumer_default"
+    run cmake-static-run env -u LD_LIBRARY_PATH "$proj/build/consumer_static"
+    run cmake-shared-explicit-run env -u LD_LIBRARY_PATH "$proj/build/consumer_shared"
 fi
 
 # --- 3. the shared library by hand --------------------------------------------------

@@ -206,6 +206,16 @@ struct p {
     int64_t sm_schedwhen, sm_syscallwhen;
     int64_t sm_nextsig;   /* when sysmon may signal this P's M again */
     uint32_t sm_nsig;     /* signals sent for the current schedtick */
+    /* sysmon's last check of whether this P's M sleeps in the kernel
+     * (sysmon.c, "blocked in unknown calls"); sysmon only. */
+    m_t *sm_bm;           /* the M checked */
+    int64_t sm_bwhen;     /* when */
+    int64_t sm_bevery;    /* until the next check (backs off while asleep) */
+    int64_t sm_bcpu;      /* its thread's CPU time then */
+    uint8_t sm_bstate;    /* what it found (sysmon.c: T_ASLEEP...) */
+    bool sm_lent;         /* a P is lent for it (sched_lendp) */
+    m_t *sm_lentm;        /* ...while this M */
+    uint32_t sm_lenttick; /* ...ran this schedtick */
     /* The last look of an M without a P (sched.c, timers_stuck_from); atomic relaxed. */
     uint32_t td_schedtick;
     int64_t td_when;

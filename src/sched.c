@@ -2076,18 +2076,40 @@ static int grow_procs(int32_t n)
     return 0;
 }
 
-int sched_setmaxprocs(int n)
+/*
+ * Ps lent to goroutines blocked in calls the runtime does not know about
+ * (sysmon.c): sched.gomaxprocs, the number of Ps that may run, is the
+ * GOMAXPROCS the program set plus one per such goroutine (at most
+ * GO_MAXPROCS_MAX). The blocked goroutine's M keeps its P, so nothing is
+ * taken from a thread whose state nobody can see; when a loan ends, the
+ * highest-numbered P retires at its M's next trip through the scheduler,
+ * as when GOMAXPROCS shrinks. Both under sched.lock.
+ */
+static int32_t maxprocs_user, nlent;
+
+/* Set GOMAXPROCS to user (<= 0: unchanged) and the loans to nlent + dlent.
+ * Returns the previous GOMAXPROCS, or -ENOMEM. */
+static int setprocs(int32_t user, int32_t dlent)
 {
     rlock(&sched.lock);
-    int32_t old = sched.gomaxprocs;
-    if (n <= 0 || n == old) {
+    int32_t old = sched.gomaxprocs, old_user = maxprocs_user;
+    if (user <= 0)
+        user = maxprocs_user;
+    int32_t n = user + nlent + dlent;
+    if (n > GO_MAXPROCS_MAX)
+        n = GO_MAXPROCS_MAX;
+    if (n == old) {
+        maxprocs_user = user;
+        nlent += dlent;
         runlock(&sched.lock);
-        return old;
+        return old_user;
     }
     if (grow_procs(n) != 0) {
         runlock(&sched.lock);
         return -ENOMEM;
     }
+    maxprocs_user = user;
+    nlent += dlent;
     __atomic_store_n(&sched.gomaxprocs, n, __ATOMIC_RELEASE);
     int added = 0;
     for (int32_t i = 0; i < n; i++) {
@@ -2107,10 +2129,34 @@ int sched_setmaxprocs(int n)
         timers_adopt(allp[0], allp[i]);
     for (int i = 0; i < added; i++)
         sched_wakep();
-    return old;
+    return old_user;
+}
+
+int sched_setmaxprocs(int n)
+{
+    return setprocs(n, 0);
+}
+
+bool sched_lendp(p_t *blocked)
+{
+    if (setprocs(0, 1) < 0)
+        return false;
+    /* Its timers would otherwise wait for an M without a P to find them
+     * stuck (timers_stuck_from); P 0 never retires. */
+    int32_t n = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_ACQUIRE);
+    p_t *to = allp[0] != blocked ? allp[0] : allp[n - 1];
+    if (to != blocked)
+        timers_adopt(to, blocked);
+    return true;
+}
+
+void sched_unlendp(void)
+{
+    setprocs(0, -1);
 }
 
 /* ---- start-up -------------------------------------------------------------- */
+
 
 int rt_started;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -2157,6 +2203,7 @@ static void do_init(void)
     if (grow_procs(n) != 0)
         RT_THROW("cannot allocate Ps");
     sched.gomaxprocs = n;
+    maxprocs_user = n;
     for (int32_t i = n - 1; i >= 0; i--)
         pidleput(allp[i]);
     runlock(&sched.lock);

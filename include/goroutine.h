@@ -822,6 +822,17 @@ GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
  * handler, sigaction() reports the runtime's again from the runtime's next
  * preemption signal on; SA_RESETHAND and SA_NODEFER of the program's
  * handler are not honoured.
+ *
+ * fork(): the child of a program that started the runtime has only the
+ * thread that called fork, and the runtime's state is a copy taken at an
+ * arbitrary instant. The child may exec (or _exit), from a goroutine as
+ * from any thread; the program exec'd from a goroutine's child starts
+ * with the signal mask of the thread that started the runtime, not that
+ * of the runtime's thread. Any other call into this library in the child
+ * that would spawn, schedule, block or wait for a runtime lock prints
+ * "fatal error: libgoroutine called in a child process after fork(); ..."
+ * and aborts, instead of hanging. (Go itself offers only fork followed by
+ * exec.) posix_spawn, vfork+exec and system() are unaffected.
  * ---------------------------------------------------------------------- */
 
 /* Largest number of OS threads the runtime will create (Go's default; the

@@ -328,6 +328,11 @@ extern p_t *allp[GO_MAXPROCS_MAX];
 
 extern __thread m_t *sched_tls_m __attribute__((tls_model("initial-exec")));
 
+/* Set in a child process after fork(); the runtime may not be used there
+ * (sched.c): rt_fork_fatal() says so and aborts. */
+extern int rt_forked;
+__attribute__((noreturn, cold)) void rt_fork_fatal(void);
+
 /* The M of the calling thread, or NULL for a plain thread. Not inlined:
  * the thread under a goroutine can change across any switch, so the
  * compiler must never cache a TLS address across one. */
@@ -340,7 +345,11 @@ m_t *sched_getm(void);
 static inline m_t *sched_getm_fast(void)
 {
 #if defined(__x86_64__)
-    return sched_tls_m;
+    m_t *m = sched_tls_m;
+    /* A plain thread, or any thread in a child after fork (sched.c). */
+    if (__builtin_expect(!m && __atomic_load_n(&rt_forked, __ATOMIC_RELAXED), 0))
+        rt_fork_fatal();
+    return m;
 #else
     return sched_getm();
 #endif

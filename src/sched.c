@@ -90,13 +90,15 @@ __thread m_t *sched_tls_m __attribute__((tls_model("initial-exec")));
 __attribute__((noinline)) m_t *sched_getm(void)
 {
     __asm__ __volatile__("" ::: "memory");
-    return sched_tls_m;
+    m_t *m = sched_tls_m;
+    if (__builtin_expect(!m && __atomic_load_n(&rt_forked, __ATOMIC_RELAXED), 0))
+        rt_fork_fatal();
+    return m;
 }
 
 __attribute__((noinline)) g_t *sched_getg(void)
 {
-    __asm__ __volatile__("" ::: "memory");
-    m_t *m = sched_tls_m;
+    m_t *m = sched_getm();
     return m ? m->curg : NULL;
 }
 
@@ -2157,6 +2159,39 @@ void sched_unlendp(void)
 
 /* ---- start-up -------------------------------------------------------------- */
 
+/*
+ * fork(). Only the calling thread exists in the child, and the runtime's
+ * locks, queues and Ms are copies of the parent's at an arbitrary instant:
+ * the child may exec or _exit, and any runtime call in it that would
+ * schedule, block, spawn or wait for a runtime lock dies with a clear
+ * message instead of hanging (sched_getm* and rlock_slow). A working
+ * runtime in the child would mean rebuilding every structure the other
+ * threads may have held mid-update, and a new poller (epoll instances
+ * are shared across fork): Go offers only fork followed by exec too.
+ * A child forked from a goroutine also gets back the signal mask of the
+ * thread that started the runtime, not the M's (which blocks nearly
+ * everything, and a program it execs would inherit).
+ */
+int rt_forked;
+static sigset_t init_sigmask;
+
+static void fork_child(void)
+{
+    if (sched_tls_m)
+        pthread_sigmask(SIG_SETMASK, &init_sigmask, NULL);
+    sched_tls_m = NULL;
+    __atomic_store_n(&rt_forked, 1, __ATOMIC_RELAXED);
+}
+
+void rt_fork_fatal(void)
+{
+    static const char msg[] =
+        "fatal error: libgoroutine called in a child process after fork(); "
+        "after fork the child may only exec or _exit\n";
+    ssize_t r = write(2, msg, sizeof msg - 1);
+    (void)r;
+    abort();
+}
 
 int rt_started;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -2196,6 +2231,8 @@ static void do_init(void)
         if (v >= 2 && v <= 1000000)
             max_threads = (int32_t)v;
     }
+    pthread_sigmask(SIG_SETMASK, NULL, &init_sigmask);
+    pthread_atfork(NULL, NULL, fork_child);
     stack_init();
     stack_install_handler();
     proc_init();

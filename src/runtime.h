@@ -284,6 +284,7 @@ struct m {
     int *errno_loc;       /* this thread's errno; set at thread start */
     p_t *oldp;            /* P held before go_syscall_enter; owner */
     uint32_t in_poll;     /* blocked in netpoll(); atomic */
+    uint32_t lockwait;    /* asleep on a runtime lock (rlock_slow); atomic */
     pthread_t thread;     /* for pthread_kill (preemption) */
     m_t *allnext;         /* all-M list; under sched.lock */
 };

@@ -2183,6 +2183,13 @@ static void fork_child(void)
     __atomic_store_n(&rt_forked, 1, __ATOMIC_RELAXED);
 }
 
+void rt_lockwait(int on)
+{
+    m_t *m = sched_tls_m;
+    if (m)
+        __atomic_store_n(&m->lockwait, (uint32_t)on, __ATOMIC_RELAXED);
+}
+
 void rt_fork_fatal(void)
 {
     static const char msg[] =

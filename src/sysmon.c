@@ -36,7 +36,9 @@
  *     with EINTR. A signal goes only to a thread a look saw
  *     using the CPU; a thread with no CPU since the last look (waiting
  *     for one, or just woken) is looked at again 50 us later;
- *   - gets a P lent to the others (sched_lendp: GOMAXPROCS counts one more
+ *   - gets a P lent to the others once it has slept from one look to the
+ *     next without using the CPU, and not on a runtime lock (rt_lockwait)
+ *     (sched_lendp: GOMAXPROCS counts one more
  *     P, an M starts on it, and the sleeping P's timers move to one that
  *     runs); the loan ends when a look finds it awake, or its P moves on,
  *     and the highest-numbered P then retires at its M's next scheduling,
@@ -94,6 +96,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -334,13 +337,15 @@ static bool thread_sleeps(int tid)
     return r && r[1] == ' ' && (r[2] == 'S' || r[2] == 'D');
 }
 
-static int thread_look(p_t *p, m_t *m, int64_t now)
+/* *still: asleep, and no CPU used since a look that found it asleep. */
+static int thread_look(p_t *p, m_t *m, int64_t now, bool *still)
 {
     int64_t cpu = thread_cputime(m);
     bool known = p->sm_bm == m && cpu >= 0 && p->sm_bcpu >= 0;
     int64_t dcpu = cpu - p->sm_bcpu, dwall = now - p->sm_bwhen;
     int v;
-    if (known && dcpu == 0 && p->sm_bstate == T_ASLEEP)
+    *still = known && dcpu == 0 && p->sm_bstate == T_ASLEEP;
+    if (*still)
         v = T_ASLEEP;
     else if (known && dwall >= BLOCK_CHECK_NS / 2 && dcpu * 2 >= dwall)
         v = T_RUNNING;
@@ -352,6 +357,36 @@ static int thread_look(p_t *p, m_t *m, int64_t now)
     p->sm_bwhen = now;
     p->sm_bcpu = cpu;
     return v;
+}
+
+/*
+ * In sanitizer builds the sanitizer's own runtime, which our code calls
+ * on every switch, sleeps on its internal futexes for milliseconds when
+ * there are more Ms than CPUs, and looked like goroutines blocked in
+ * calls (test_sched_maxprocs under TSan saw more goroutines than
+ * GOMAXPROCS run at once). There, a thread asleep in futex() gets
+ * no P lent: a program's own futex waits (pthread_cond_wait) lose that in
+ * such builds only. The file names the call; it costs a few times the
+ * stat file, once per loan.
+ */
+static bool sanitizer_futex(int tid)
+{
+#if defined(GO_SANITIZED)
+    char path[48], buf[32];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = 0;
+    return atoi(buf) == SYS_futex;
+#else
+    (void)tid;
+    return false;
+#endif
 }
 
 static void unlend(p_t *p)
@@ -377,7 +412,9 @@ static int blocked_look(p_t *p, uint32_t t, int64_t now, int64_t every)
     if (p->sm_bm == m && now - p->sm_bwhen < every)
         return p->sm_bstate;
     int was = p->sm_bm == m ? p->sm_bstate : T_STALLED;
-    int v = thread_look(p, m, now);
+    bool still;
+    int v = thread_look(p, m, now, &still);
+    bool on_lock = __atomic_load_n(&m->lockwait, __ATOMIC_RELAXED);
     p->sm_bstate = (uint8_t)v;
     if (v != T_ASLEEP) {
         if (was == T_ASLEEP)
@@ -397,7 +434,13 @@ static int blocked_look(p_t *p, uint32_t t, int64_t now, int64_t every)
             p->sm_bevery *= 2;
     } else {
         p->sm_bevery = BLOCK_CHECK_NS;
-        if (sched_lendp(p)) {
+        /* Lend only to a thread that has slept from one look to the next
+         * (no CPU used in between), and not on a runtime lock. Threads
+         * that sleep a moment, many times (for a lock whose holder the
+         * kernel descheduled, for the address-space lock in mmap or a
+         * page fault, with more Ms than CPUs), are not blocked in a call,
+         * and lending for them only added Ms to fight over the same. */
+        if (still && !on_lock && !sanitizer_futex(m->tid) && sched_lendp(p)) {
             p->sm_lent = true;
             p->sm_lentm = m;
             p->sm_lenttick = t;

@@ -162,7 +162,9 @@ GO_API GO_NORETURN void go_exit(void);
  * builds). Code that relies on which goroutine runs first, rather than on
  * channels, WaitGroups or locks, then shows its bug.
  *
- * Returns the previous value, or -EINVAL if n > GO_MAXPROCS_MAX.
+ * Returns the previous value (as set: the Ps lent while goroutines sleep
+ * in unbracketed calls do not count, see "Blocking system calls"), or
+ * -EINVAL if n > GO_MAXPROCS_MAX.
  */
 GO_API int go_maxprocs(int n);
 
@@ -846,6 +848,16 @@ GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
  * go_syscall_exit"). Other calls are not checked and must not be made
  * either. Enter/exit pairs may nest; only the outermost pair counts.
  *
+ * A call nobody bracketed (a plain read() of a pipe, usleep(), a
+ * library's own blocking call) is noticed too: when the monitor thread
+ * finds a goroutine's thread asleep in the kernel (it looks at most every
+ * 1 ms, at the thread's CPU clock and its state in /proc), it lets one
+ * more thread run goroutines for as long as that one sleeps, so the rest
+ * keep running even at GOMAXPROCS=1. The sleeping goroutine keeps its own
+ * place; when it wakes, the extra one retires at its next scheduling point
+ * (noticed up to ~16 ms later), so for that long one more goroutine than
+ * GOMAXPROCS may run. go_syscall_enter() remains cheaper and exact.
+ *
  * Preemption: a goroutine that runs for more than 10 ms without calling
  * the runtime is asked to yield. Blocking calls and go_yield() honour the
  * request at once. On x86-64, the runtime also interrupts such a goroutine
@@ -853,10 +865,35 @@ GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
  * instruction is in the main program's own code: never inside libc, the
  * dynamic loader, any shared library, or this runtime. There, code must not
  * hold a thread-local address or a pthread mutex across a point where it
- * could be interrupted (it may resume on another thread). Set the
+ * could be interrupted (it may resume on another thread). Time asleep in
+ * the kernel does not count as running, and the signal goes only to a
+ * thread seen using the CPU, so it does not cut a sleep or a read short
+ * with EINTR (unless the goroutine enters the call within microseconds of
+ * the signal, after computing for 10 ms). Set the
  * environment variable GOROUTINE_PREEMPT=off to disable signal-based
  * preemption; a goroutine that never calls the runtime then keeps its
  * thread until it does.
+ *
+ * SIGURG belongs to the program too: a handler it installed before the
+ * runtime started, or installs later, still receives every SIGURG sent to
+ * the process or its threads (kill(), a socket's out-of-band data,
+ * pthread_kill), called from the runtime's handler with the program's
+ * sa_mask; the runtime's own signals (sent with pthread_sigqueue and a
+ * private value) are never passed on. After the program replaces the
+ * handler, sigaction() reports the runtime's again from the runtime's next
+ * preemption signal on; SA_RESETHAND and SA_NODEFER of the program's
+ * handler are not honoured.
+ *
+ * fork(): the child of a program that started the runtime has only the
+ * thread that called fork, and the runtime's state is a copy taken at an
+ * arbitrary instant. The child may exec (or _exit), from a goroutine as
+ * from any thread; the program exec'd from a goroutine's child starts
+ * with the signal mask of the thread that started the runtime, not that
+ * of the runtime's thread. Any other call into this library in the child
+ * that would spawn, schedule, block or wait for a runtime lock prints
+ * "fatal error: libgoroutine called in a child process after fork(); ..."
+ * and aborts, instead of hanging. (Go itself offers only fork followed by
+ * exec.) posix_spawn, vfork+exec and system() are unaffected.
  * ---------------------------------------------------------------------- */
 
 /* Largest number of OS threads the runtime will create (Go's default; the

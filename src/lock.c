@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,18 @@ void futex_wake(uint32_t *addr, int n)
     errno = saved;
 }
 
+/* Defined in sched.c; these defaults serve programs that link this file
+ * alone (test_lockrank). */
+__attribute__((weak)) int rt_forked;
+__attribute__((weak)) void rt_fork_fatal(void)
+{
+    abort();
+}
+__attribute__((weak)) void rt_lockwait(int on)
+{
+    (void)on;
+}
+
 void rlock_slow(rlock_t *l)
 {
     for (int i = 0; i < 100; i++) {
@@ -50,8 +63,17 @@ void rlock_slow(rlock_t *l)
     }
     /* Once we have marked the lock contended we must keep it marked when
      * we take it, since we cannot know whether other sleepers remain. */
-    while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
+    if (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) == 0)
+        return;
+    /* Asleep on a lock is not a goroutine's blocking call (sysmon.c). */
+    rt_lockwait(1);
+    do {
+        /* In a child after fork the holder may not exist (sched.c). */
+        if (__builtin_expect(__atomic_load_n(&rt_forked, __ATOMIC_RELAXED), 0))
+            rt_fork_fatal();
         futex_wait(&l->state, 2, -1);
+    } while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0);
+    rt_lockwait(0);
 }
 
 void runlock_slow(rlock_t *l)

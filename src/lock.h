@@ -46,6 +46,10 @@ bool futex_wait(uint32_t *addr, uint32_t val, int64_t timeout_ns);
 /* Wake up to n threads sleeping on addr. addr may already be stale: a
  * wake on memory nobody waits on is harmless. */
 void futex_wake(uint32_t *addr, int n);
+/* The calling thread starts (1) or stops (0) sleeping on a runtime lock:
+ * sysmon then knows its goroutine is not blocked in a call of its own
+ * (sched.c; a no-op where lock.c is linked alone). */
+void rt_lockwait(int on);
 
 enum lock_rank {
     LOCK_RANK_LEAF = 0, /* no rank given: innermost, holds nothing under it */

@@ -206,6 +206,16 @@ struct p {
     int64_t sm_schedwhen, sm_syscallwhen;
     int64_t sm_nextsig;   /* when sysmon may signal this P's M again */
     uint32_t sm_nsig;     /* signals sent for the current schedtick */
+    /* sysmon's last check of whether this P's M sleeps in the kernel
+     * (sysmon.c, "blocked in unknown calls"); sysmon only. */
+    m_t *sm_bm;           /* the M checked */
+    int64_t sm_bwhen;     /* when */
+    int64_t sm_bevery;    /* until the next check (backs off while asleep) */
+    int64_t sm_bcpu;      /* its thread's CPU time then */
+    uint8_t sm_bstate;    /* what it found (sysmon.c: T_ASLEEP...) */
+    bool sm_lent;         /* a P is lent for it (sched_lendp) */
+    m_t *sm_lentm;        /* ...while this M */
+    uint32_t sm_lenttick; /* ...ran this schedtick */
     /* The last look of an M without a P (sched.c, timers_stuck_from); atomic relaxed. */
     uint32_t td_schedtick;
     int64_t td_when;
@@ -275,6 +285,7 @@ struct m {
     p_t *oldp;            /* P held before go_syscall_enter; owner */
     uint32_t in_poll;     /* blocked in netpoll(); atomic */
     uint32_t syscalldepth; /* curg's go_syscall_enter nesting; owner */
+    uint32_t lockwait;    /* asleep on a runtime lock (rlock_slow); atomic */
     pthread_t thread;     /* for pthread_kill (preemption) */
     m_t *allnext;         /* all-M list; under sched.lock */
 };
@@ -319,6 +330,11 @@ extern p_t *allp[GO_MAXPROCS_MAX];
 
 extern __thread m_t *sched_tls_m __attribute__((tls_model("initial-exec")));
 
+/* Set in a child process after fork(); the runtime may not be used there
+ * (sched.c): rt_fork_fatal() says so and aborts. */
+extern int rt_forked;
+__attribute__((noreturn, cold)) void rt_fork_fatal(void);
+
 /* The M of the calling thread, or NULL for a plain thread. Not inlined:
  * the thread under a goroutine can change across any switch, so the
  * compiler must never cache a TLS address across one. */
@@ -331,7 +347,11 @@ m_t *sched_getm(void);
 static inline m_t *sched_getm_fast(void)
 {
 #if defined(__x86_64__)
-    return sched_tls_m;
+    m_t *m = sched_tls_m;
+    /* A plain thread, or any thread in a child after fork (sched.c). */
+    if (__builtin_expect(!m && __atomic_load_n(&rt_forked, __ATOMIC_RELAXED), 0))
+        rt_fork_fatal();
+    return m;
 #else
     return sched_getm();
 #endif

@@ -90,13 +90,15 @@ __thread m_t *sched_tls_m __attribute__((tls_model("initial-exec")));
 __attribute__((noinline)) m_t *sched_getm(void)
 {
     __asm__ __volatile__("" ::: "memory");
-    return sched_tls_m;
+    m_t *m = sched_tls_m;
+    if (__builtin_expect(!m && __atomic_load_n(&rt_forked, __ATOMIC_RELAXED), 0))
+        rt_fork_fatal();
+    return m;
 }
 
 __attribute__((noinline)) g_t *sched_getg(void)
 {
-    __asm__ __volatile__("" ::: "memory");
-    m_t *m = sched_tls_m;
+    m_t *m = sched_getm();
     return m ? m->curg : NULL;
 }
 
@@ -2112,18 +2114,40 @@ static int grow_procs(int32_t n)
     return 0;
 }
 
-int sched_setmaxprocs(int n)
+/*
+ * Ps lent to goroutines blocked in calls the runtime does not know about
+ * (sysmon.c): sched.gomaxprocs, the number of Ps that may run, is the
+ * GOMAXPROCS the program set plus one per such goroutine (at most
+ * GO_MAXPROCS_MAX). The blocked goroutine's M keeps its P, so nothing is
+ * taken from a thread whose state nobody can see; when a loan ends, the
+ * highest-numbered P retires at its M's next trip through the scheduler,
+ * as when GOMAXPROCS shrinks. Both under sched.lock.
+ */
+static int32_t maxprocs_user, nlent;
+
+/* Set GOMAXPROCS to user (<= 0: unchanged) and the loans to nlent + dlent.
+ * Returns the previous GOMAXPROCS, or -ENOMEM. */
+static int setprocs(int32_t user, int32_t dlent)
 {
     rlock(&sched.lock);
-    int32_t old = sched.gomaxprocs;
-    if (n <= 0 || n == old) {
+    int32_t old = sched.gomaxprocs, old_user = maxprocs_user;
+    if (user <= 0)
+        user = maxprocs_user;
+    int32_t n = user + nlent + dlent;
+    if (n > GO_MAXPROCS_MAX)
+        n = GO_MAXPROCS_MAX;
+    if (n == old) {
+        maxprocs_user = user;
+        nlent += dlent;
         runlock(&sched.lock);
-        return old;
+        return old_user;
     }
     if (grow_procs(n) != 0) {
         runlock(&sched.lock);
         return -ENOMEM;
     }
+    maxprocs_user = user;
+    nlent += dlent;
     __atomic_store_n(&sched.gomaxprocs, n, __ATOMIC_RELEASE);
     int added = 0;
     for (int32_t i = 0; i < n; i++) {
@@ -2143,10 +2167,74 @@ int sched_setmaxprocs(int n)
         timers_adopt(allp[0], allp[i]);
     for (int i = 0; i < added; i++)
         sched_wakep();
-    return old;
+    return old_user;
+}
+
+int sched_setmaxprocs(int n)
+{
+    return setprocs(n, 0);
+}
+
+bool sched_lendp(p_t *blocked)
+{
+    if (setprocs(0, 1) < 0)
+        return false;
+    /* Its timers would otherwise wait for an M without a P to find them
+     * stuck (timers_stuck_from); P 0 never retires. */
+    int32_t n = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_ACQUIRE);
+    p_t *to = allp[0] != blocked ? allp[0] : allp[n - 1];
+    if (to != blocked)
+        timers_adopt(to, blocked);
+    return true;
+}
+
+void sched_unlendp(void)
+{
+    setprocs(0, -1);
 }
 
 /* ---- start-up -------------------------------------------------------------- */
+
+/*
+ * fork(). Only the calling thread exists in the child, and the runtime's
+ * locks, queues and Ms are copies of the parent's at an arbitrary instant:
+ * the child may exec or _exit, and any runtime call in it that would
+ * schedule, block, spawn or wait for a runtime lock dies with a clear
+ * message instead of hanging (sched_getm* and rlock_slow). A working
+ * runtime in the child would mean rebuilding every structure the other
+ * threads may have held mid-update, and a new poller (epoll instances
+ * are shared across fork): Go offers only fork followed by exec too.
+ * A child forked from a goroutine also gets back the signal mask of the
+ * thread that started the runtime, not the M's (which blocks nearly
+ * everything, and a program it execs would inherit).
+ */
+int rt_forked;
+static sigset_t init_sigmask;
+
+static void fork_child(void)
+{
+    if (sched_tls_m)
+        pthread_sigmask(SIG_SETMASK, &init_sigmask, NULL);
+    sched_tls_m = NULL;
+    __atomic_store_n(&rt_forked, 1, __ATOMIC_RELAXED);
+}
+
+void rt_lockwait(int on)
+{
+    m_t *m = sched_tls_m;
+    if (m)
+        __atomic_store_n(&m->lockwait, (uint32_t)on, __ATOMIC_RELAXED);
+}
+
+void rt_fork_fatal(void)
+{
+    static const char msg[] =
+        "fatal error: libgoroutine called in a child process after fork(); "
+        "after fork the child may only exec or _exit\n";
+    ssize_t r = write(2, msg, sizeof msg - 1);
+    (void)r;
+    abort();
+}
 
 int rt_started;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -2199,6 +2287,8 @@ static void do_init(void)
         if (v >= 2 && v <= 1000000)
             max_threads = (int32_t)v;
     }
+    pthread_sigmask(SIG_SETMASK, NULL, &init_sigmask);
+    pthread_atfork(NULL, NULL, fork_child);
     stack_init();
     stack_install_handler();
     proc_init();
@@ -2206,6 +2296,7 @@ static void do_init(void)
     if (grow_procs(n) != 0)
         RT_THROW("cannot allocate Ps");
     sched.gomaxprocs = n;
+    maxprocs_user = n;
     for (int32_t i = n - 1; i >= 0; i--)
         pidleput(allp[i]);
     runlock(&sched.lock);

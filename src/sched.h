@@ -95,6 +95,12 @@ void sched_prepare_g(g_t *g);
 void sched_fiber_init_g(g_t *g);
 void sched_fiber_free_g(g_t *g);
 
+/* sysmon: p's M is asleep in the kernel in a call the runtime does not
+ * know about: let one more P run (false if none could be added), and
+ * timers armed on p move to a P that runs. sched_unlendp ends one such
+ * loan: the highest-numbered P retires at its M's next scheduling. */
+bool sched_lendp(p_t *p);
+void sched_unlendp(void);
 /* sysmon: retake p from a long syscall (true if it did). */
 bool sched_retake_syscall(p_t *p, int64_t now);
 /* A cooperative preemption point. */

@@ -16,7 +16,50 @@
  *   - polls the network if nobody has for 10 ms, so I/O readiness is not
  *     starved by Ms that are all busy;
  *   - asks a goroutine that has run for 10 ms without a scheduling point
- *     to yield (g->preempt), and on x86-64 interrupts its M with SIGURG.
+ *     to yield (g->preempt), and on x86-64 interrupts its M with SIGURG;
+ *   - notices a goroutine whose M sleeps in the kernel in a call nobody
+ *     bracketed with go_syscall_enter (a plain read, usleep, a library's
+ *     blocking call), and lends a P for as long as it sleeps.
+ *
+ * Blocked in unknown calls. For a P that has run the same goroutine since
+ * the last look, sysmon looks at its M's thread (blocked_look, at most
+ * every 1 ms, backing off to 16 ms while it sleeps): its CPU clock, and if
+ * that does not settle it, its state in /proc/self/task/TID/stat (S or D:
+ * asleep). The clock is one system call and the file three (and several
+ * times the clock's cost), so the clock comes first and the file only
+ * when the clock cannot tell; /proc/TID/syscall, which also names the
+ * call, costs more still and tells nothing more we use. An asleep M's
+ * goroutine
+ *   - is not running: its 10 ms slice starts again at each look that finds
+ *     it asleep and once more when a look finds it awake, so it gets no
+ *     preemption signal, which would make a sleep or a read return early
+ *     with EINTR. A signal goes only to a thread a look saw
+ *     using the CPU; a thread with no CPU since the last look (waiting
+ *     for one, or just woken) is looked at again 50 us later;
+ *   - gets a P lent to the others once it has slept from one look to the
+ *     next without using the CPU, and not on a runtime lock (rt_lockwait)
+ *     (sched_lendp: GOMAXPROCS counts one more
+ *     P, an M starts on it, and the sleeping P's timers move to one that
+ *     runs); the loan ends when a look finds it awake, or its P moves on,
+ *     and the highest-numbered P then retires at its M's next scheduling,
+ *     as when GOMAXPROCS shrinks.
+ * Rejected: taking the sleeping M's own P, as for go_syscall_enter. sysmon
+ * cannot know where in its code a sleeping thread is: asleep inside the
+ * runtime (waiting for a runtime lock, in malloc's lock, a sanitizer's)
+ * it holds the P in the middle of using it, and it may wake and enter the
+ * runtime between sysmon's look and its taking the P; every runtime entry
+ * point would need a check, and every such sleep inside the runtime a
+ * mark. A lent P takes nothing from anybody: nothing runs two goroutines
+ * on one P and no goroutine is lost, wherever the sleeper is. The price:
+ * after it wakes, one P more than GOMAXPROCS runs until the look that
+ * notices (up to 16 ms) and the lent P's next scheduling point.
+ *
+ * SIGURG is the program's too (socket out-of-band data, kill()). Ours are
+ * sent with pthread_sigqueue, value &urg_cookie; the handler passes every
+ * other SIGURG to the action that was installed before ours (saved at
+ * start), and before each preemption signal sysmon checks that ours is
+ * still installed: if the program has installed its own since, that one
+ * is chained and ours put back (urg_check).
  *
  * Asynchronous preemption. The SIGURG handler runs on the interrupted M.
  * It switches nothing itself: if the interrupted instruction is at a safe
@@ -45,13 +88,17 @@
  */
 #include "sysmon.h"
 
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "debug.h"
 #include "netpoll.h"
@@ -127,10 +174,51 @@ void go_preempt_yield(void)
     sched_gopreempt();
 }
 
+/* Our preemption signals carry this address as their value (sent with
+ * pthread_sigqueue: SI_QUEUE, our pid); every other SIGURG is the
+ * program's, from kill(), a socket's out-of-band data or its own
+ * pthread_kill, and goes to the handler it installed. */
+static char urg_cookie;
+static pid_t self_pid;
+
+/* The program's SIGURG action, from before we installed ours or set since
+ * (urg_check). A small ring, published by pointer, so that a handler
+ * running on another thread never reads a slot being rewritten. */
+static struct sigaction app_urg[4];
+static struct sigaction *app_urg_cur; /* atomic */
+static unsigned app_urg_next;         /* sysmon (or sysmon_start) only */
+
+static void app_urg_set(const struct sigaction *sa)
+{
+    struct sigaction *slot = &app_urg[app_urg_next++ % 4];
+    *slot = *sa;
+    __atomic_store_n(&app_urg_cur, slot, __ATOMIC_RELEASE);
+}
+
+static void forward_sigurg(int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *a = __atomic_load_n(&app_urg_cur, __ATOMIC_ACQUIRE);
+    if (!a)
+        return;
+    bool info = a->sa_flags & SA_SIGINFO;
+    if (!info && (a->sa_handler == SIG_DFL || a->sa_handler == SIG_IGN))
+        return; /* SIGURG's default action is to ignore it */
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, &a->sa_mask, &old);
+    if (info)
+        a->sa_sigaction(sig, si, uc);
+    else
+        a->sa_handler(sig);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void on_sigurg(int sig, siginfo_t *si, void *ucv)
 {
-    (void)sig;
-    (void)si;
+    if (!si || si->si_code != SI_QUEUE || si->si_pid != self_pid ||
+        si->si_value.sival_ptr != &urg_cookie) {
+        forward_sigurg(sig, si, ucv);
+        return;
+    }
     m_t *m = sched_tls_m;
     g_t *g = m ? m->curg : NULL;
     /* A pending after-switch action means the runtime is mid-switch (it
@@ -151,6 +239,30 @@ static void on_sigurg(int sig, siginfo_t *si, void *ucv)
     __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
 }
 
+static void install_sigurg(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigurg;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGURG, &sa, NULL);
+}
+
+/* Before each preemption signal: if the program has installed its own
+ * SIGURG handler since, chain to it and put ours back (one sigaction
+ * call per signal sent; signals are rare). */
+static void urg_check(void)
+{
+    struct sigaction cur;
+    if (sigaction(SIGURG, NULL, &cur) != 0)
+        return;
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigurg)
+        return;
+    app_urg_set(&cur);
+    install_sigurg();
+}
+
 uint32_t go_preempt_xsave_size __attribute__((visibility("hidden")));
 
 static bool preempt_supported(void)
@@ -169,11 +281,172 @@ static bool preempt_supported(void)
 static void preempt_m(m_t *m)
 {
 #if defined(__x86_64__)
-    if (async_preempt)
-        pthread_kill(__atomic_load_n(&m->thread, __ATOMIC_ACQUIRE), SIGURG);
+    if (async_preempt) {
+        urg_check();
+        union sigval v = {.sival_ptr = &urg_cookie};
+        pthread_sigqueue(__atomic_load_n(&m->thread, __ATOMIC_ACQUIRE), SIGURG, v);
+    }
 #else
     (void)m;
 #endif
+}
+
+/* ---- goroutines blocked in calls the runtime does not know about ------- */
+
+/*
+ * What a running P's M is doing, looked at from sysmon (thread_look):
+ * asleep in the kernel, running (it used CPU since the last look and is
+ * not asleep now), or stalled (runnable, but it has had no CPU since the
+ * last look, or there was no earlier look to compare with).
+ *
+ * The thread's CPU clock first (one clock_gettime): no CPU used since a
+ * look that found it asleep means it still is; CPU for half the time
+ * since a look at least half a check ago means it runs. Otherwise the
+ * kernel's word, the state in /proc/self/task/TID/stat (S or D: asleep).
+ */
+enum { T_STALLED, T_ASLEEP, T_RUNNING };
+
+#define BLOCK_CHECK_NS 1000000      /* between two looks at one P's M */
+#define BLOCK_CHECK_MAX_NS 16000000 /* ...doubling up to this while lent for */
+
+static int64_t thread_cputime(m_t *m)
+{
+    clockid_t cid;
+    struct timespec ts;
+    if (pthread_getcpuclockid(__atomic_load_n(&m->thread, __ATOMIC_ACQUIRE), &cid) != 0 ||
+        clock_gettime(cid, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static bool thread_sleeps(int tid)
+{
+    char path[48], buf[160];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    /* "tid (name) S ...": the name may hold anything, the state follows
+     * its last ')', within the first few dozen bytes. */
+    char *r = strrchr(buf, ')');
+    return r && r[1] == ' ' && (r[2] == 'S' || r[2] == 'D');
+}
+
+/* *still: asleep, and no CPU used since a look that found it asleep. */
+static int thread_look(p_t *p, m_t *m, int64_t now, bool *still)
+{
+    int64_t cpu = thread_cputime(m);
+    bool known = p->sm_bm == m && cpu >= 0 && p->sm_bcpu >= 0;
+    int64_t dcpu = cpu - p->sm_bcpu, dwall = now - p->sm_bwhen;
+    int v;
+    *still = known && dcpu == 0 && p->sm_bstate == T_ASLEEP;
+    if (*still)
+        v = T_ASLEEP;
+    else if (known && dwall >= BLOCK_CHECK_NS / 2 && dcpu * 2 >= dwall)
+        v = T_RUNNING;
+    else if (thread_sleeps(m->tid))
+        v = T_ASLEEP;
+    else
+        v = known && dcpu > 0 ? T_RUNNING : T_STALLED;
+    p->sm_bm = m;
+    p->sm_bwhen = now;
+    p->sm_bcpu = cpu;
+    return v;
+}
+
+/*
+ * In sanitizer builds the sanitizer's own runtime, which our code calls
+ * on every switch, sleeps on its internal futexes for milliseconds when
+ * there are more Ms than CPUs, and looked like goroutines blocked in
+ * calls (test_sched_maxprocs under TSan saw more goroutines than
+ * GOMAXPROCS run at once). There, a thread asleep in futex() gets
+ * no P lent: a program's own futex waits (pthread_cond_wait) lose that in
+ * such builds only. The file names the call; it costs a few times the
+ * stat file, once per loan.
+ */
+static bool sanitizer_futex(int tid)
+{
+#if defined(GO_SANITIZED)
+    char path[48], buf[32];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = 0;
+    return atoi(buf) == SYS_futex;
+#else
+    (void)tid;
+    return false;
+#endif
+}
+
+static void unlend(p_t *p)
+{
+    p->sm_lent = false;
+    sched_unlendp();
+}
+
+/*
+ * A running P whose goroutine has not changed since the last look: what
+ * its M does (T_*), from a look at most `every` old. Asleep in the kernel
+ * (a call not wrapped in go_syscall_enter) is not running: the
+ * goroutine's time slice starts again, so it gets no preemption signal
+ * (which would cut the call short with EINTR), and one more P may run
+ * meanwhile (sched_lendp). Awake again, its slice starts from then and
+ * the loan ends.
+ */
+static int blocked_look(p_t *p, uint32_t t, int64_t now, int64_t every)
+{
+    m_t *m = __atomic_load_n(&p->m, __ATOMIC_ACQUIRE);
+    if (!m || !__atomic_load_n(&m->curg, __ATOMIC_ACQUIRE))
+        return T_STALLED;
+    if (p->sm_bm == m && now - p->sm_bwhen < every)
+        return p->sm_bstate;
+    int was = p->sm_bm == m ? p->sm_bstate : T_STALLED;
+    bool still;
+    int v = thread_look(p, m, now, &still);
+    bool on_lock = __atomic_load_n(&m->lockwait, __ATOMIC_RELAXED);
+    p->sm_bstate = (uint8_t)v;
+    if (v != T_ASLEEP) {
+        if (was == T_ASLEEP)
+            p->sm_schedwhen = now;
+        p->sm_bevery = BLOCK_CHECK_NS;
+        if (p->sm_lent)
+            unlend(p);
+        return v;
+    }
+    p->sm_schedwhen = now;
+    p->sm_nsig = 0;
+    if (p->sm_lent) {
+        /* Each look costs a system call or three, and a hundred such
+         * threads were looked at every 1 ms. The loan may end that much
+         * later after it wakes; the extra P then runs as long. */
+        if (p->sm_bevery < BLOCK_CHECK_MAX_NS)
+            p->sm_bevery *= 2;
+    } else {
+        p->sm_bevery = BLOCK_CHECK_NS;
+        /* Lend only to a thread that has slept from one look to the next
+         * (no CPU used in between), and not on a runtime lock. Threads
+         * that sleep a moment, many times (for a lock whose holder the
+         * kernel descheduled, for the address-space lock in mmap or a
+         * page fault, with more Ms than CPUs), are not blocked in a call,
+         * and lending for them only added Ms to fight over the same. */
+        if (still && !on_lock && !sanitizer_futex(m->tid) && sched_lendp(p)) {
+            p->sm_lent = true;
+            p->sm_lentm = m;
+            p->sm_lenttick = t;
+        }
+    }
+    return v;
 }
 
 /* ---- the monitor loop ---------------------------------------------------- */
@@ -201,6 +474,14 @@ static int retake(int64_t now, bool *busy, int64_t *next)
     for (int32_t i = 0; i < np; i++) {
         p_t *p = allp[i];
         uint32_t st = __atomic_load_n(&p->status, __ATOMIC_ACQUIRE);
+        if (p->sm_lent) {
+            /* The loan lasts while the same goroutine sleeps on the
+             * same M (blocked_look ends it when it wakes). */
+            m_t *m = __atomic_load_n(&p->m, __ATOMIC_ACQUIRE);
+            if (st != P_RUNNING || m != p->sm_lentm ||
+                __atomic_load_n(&p->schedtick, __ATOMIC_RELAXED) != p->sm_lenttick)
+                unlend(p);
+        }
         if (st == P_SYSCALL) {
             *busy = true;
             if (sched_retake_syscall(p, now))
@@ -212,11 +493,19 @@ static int retake(int64_t now, bool *busy, int64_t *next)
                 p->sm_schedtick = t;
                 p->sm_schedwhen = now;
                 p->sm_nsig = 0;
+                p->sm_bstate = T_STALLED; /* another G: look afresh */
+                p->sm_bevery = BLOCK_CHECK_NS;
+                due = now + FORCE_PREEMPT_NS;
+            } else if (blocked_look(p, t, now, p->sm_bevery) == T_ASLEEP) {
                 due = now + FORCE_PREEMPT_NS;
             } else if (now - p->sm_schedwhen < FORCE_PREEMPT_NS) {
                 due = p->sm_schedwhen + FORCE_PREEMPT_NS;
             } else if (p->sm_nsig > 0 && now < p->sm_nextsig) {
                 due = p->sm_nextsig;
+            } else if (blocked_look(p, t, now, SIG_RETRY_NS) != T_RUNNING) {
+                /* Signal only a thread seen running: one that has had no
+                 * CPU since the last look may be about to sleep. */
+                due = now + SIG_RETRY_NS;
             } else {
                 /* The same G for 10 ms: ask it to yield. Reading m and
                  * curg races with the P moving on; a stale request only
@@ -375,12 +664,11 @@ void sysmon_start(void)
 #if defined(__x86_64__)
     async_preempt = !off && !static_exe && !sanitized && preempt_supported();
     if (async_preempt) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_sigurg;
-        sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGURG, &sa, NULL);
+        self_pid = getpid();
+        struct sigaction old;
+        sigaction(SIGURG, NULL, &old);
+        app_urg_set(&old);
+        install_sigurg();
     }
 #else
     (void)off;

@@ -161,6 +161,30 @@ GO_API int go_num_goroutine(void);
 GO_API int64_t go_id(void);
 
 /*
+ * go_main - run fn(argc, argv) as a goroutine and wait for it from the
+ * calling thread (Go's main goroutine); returns what fn returns. The
+ * recommended shape of a program:
+ *
+ *     static int real_main(int argc, char **argv) { ... }
+ *     int main(int argc, char **argv) { return go_main(real_main, argc, argv); }
+ *
+ * A goroutine blocks and wakes by switching stacks on its own thread,
+ * while main() itself is a plain thread, whose every wait on a channel,
+ * WaitGroup, mutex or timer costs more than a goroutine's. fn runs on an
+ * 8 MiB stack (reserved, and committed as it is touched), like a C main
+ * thread's. The calling thread
+ * blocks until fn returns; goroutines still running then keep running
+ * until the program exits, as in Go. If fn calls go_exit(), go_main never
+ * returns (when every other goroutine has exited or blocked, the program
+ * dies with Go's "all goroutines are asleep - deadlock!").
+ *
+ * Returns fn's result, or, if its goroutine cannot be started:
+ *   -EINVAL  fn is NULL.
+ *   -ENOMEM, -EAGAIN as go().
+ */
+GO_API int go_main(int (*fn)(int argc, char **argv), int argc, char **argv);
+
+/*
  * go_errno - the calling goroutine's (or thread's) errno, read through a
  * fresh look-up of errno's address. Use it instead of `errno` after a
  * call that may block or yield in a function that also used errno before

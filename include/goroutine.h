@@ -75,7 +75,11 @@ typedef void (*go_func)(void *arg);
  *
  * The goroutine runs on the default stack size (256 KiB of address space,
  * committed page by page as it is touched; set GOROUTINE_STACK_SIZE in the
- * environment, in bytes, to change the default at start-up). Does not block.
+ * environment, in bytes, to change the default at start-up). Does not block,
+ * but a calling goroutine that has used up its time slice (sysmon asked it
+ * to yield after 10 ms, or it has queued thousands of goroutines nobody has
+ * run yet) yields here first: go() is a preemption point, as every call is
+ * in Go. go_copy() and go_spawn() too.
  *
  * Returns 0, or:
  *   -EINVAL  fn is NULL.

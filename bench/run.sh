@@ -63,6 +63,9 @@ workloads=(
     "parked     parked    -  5"
     "syscall    syscall   2  5"
     "preempt    preempt   1  5"
+    "mainc1     main-consumer 1  5"
+    "mainc2     main-consumer 2  5"
+    "mainc8     main-consumer 8  5"
     "echo       echo      -  5"
     "http       http      -  3"
 )
@@ -252,6 +255,12 @@ parked|parked|value|bytes/goroutine|C<=4300|chart
 syscall (2P)|syscall|value|ms (ideal 100)|ratio<=1.2|chart
 preempt worst (1P)|preempt|value|ms late|ratio<=2.0|chart
 preempt median (1P)|preempt|median_ms|ms late|-|-
+main-consumer (1P)|mainc1|value|ns/value|-|chart
+main-consumer (1P): main / goroutine|mainc1|ratio|x|C<=1.5|-
+main-consumer (2P)|mainc2|value|ns/value|-|chart
+main-consumer (2P): main / goroutine|mainc2|ratio|x|C<=1.5|-
+main-consumer (8P)|mainc8|value|ns/value|-|chart
+main-consumer (8P): main / goroutine|mainc8|ratio|x|C<=1.5|-
 echo|echo|value|msgs/s|ratio>=1.3|chart
 echo: C server / epoll loop|echo|vs_epoll|fraction|-|-
 http|http|value|requests/s|ratio>=1.5|chart

@@ -94,7 +94,11 @@ typedef void (*go_func)(void *arg);
  * goroutine dump state; it holds the goroutine's frames and, in its top
  * few hundred bytes, its descriptor and any go_copy() block. Below it lies
  * a 16 KiB guard, so a default stack reserves 256 KiB of address space,
- * of which only the pages touched are committed. Does not block.
+ * of which only the pages touched are committed. Does not block, but a
+ * calling goroutine that has used up its time slice (sysmon asked it to
+ * yield after 10 ms, or it has queued thousands of goroutines nobody has
+ * run yet) yields here first: go() is a preemption point, as every call
+ * is in Go. go_copy() and go_spawn() too.
  *
  * Returns 0, or:
  *   -EINVAL  fn is NULL.
@@ -180,6 +184,30 @@ GO_API int go_num_goroutine(void);
  * reused), or 0 when called from a plain thread.
  */
 GO_API int64_t go_id(void);
+
+/*
+ * go_main - run fn(argc, argv) as a goroutine and wait for it from the
+ * calling thread (Go's main goroutine); returns what fn returns. The
+ * recommended shape of a program:
+ *
+ *     static int real_main(int argc, char **argv) { ... }
+ *     int main(int argc, char **argv) { return go_main(real_main, argc, argv); }
+ *
+ * A goroutine blocks and wakes by switching stacks on its own thread,
+ * while main() itself is a plain thread, whose every wait on a channel,
+ * WaitGroup, mutex or timer costs more than a goroutine's. fn runs on an
+ * 8 MiB stack (reserved, and committed as it is touched), like a C main
+ * thread's. The calling thread
+ * blocks until fn returns; goroutines still running then keep running
+ * until the program exits, as in Go. If fn calls go_exit(), go_main never
+ * returns (when every other goroutine has exited or blocked, the program
+ * dies with Go's "all goroutines are asleep - deadlock!").
+ *
+ * Returns fn's result, or, if its goroutine cannot be started:
+ *   -EINVAL  fn is NULL.
+ *   -ENOMEM, -EAGAIN as go().
+ */
+GO_API int go_main(int (*fn)(int argc, char **argv), int argc, char **argv);
 
 /*
  * go_errno - the calling goroutine's (or thread's) errno, read through a

@@ -529,3 +529,35 @@ int go_unlock_thread(void)
     sched_unlockosthread();
     return 0;
 }
+
+/* go_main: Go's main goroutine. The calling thread waits on a WaitGroup. */
+#define MAIN_STACK_SIZE ((size_t)8 << 20)
+
+struct main_call {
+    int (*fn)(int, char **);
+    int argc;
+    char **argv;
+    int rc;
+    go_wg done;
+};
+
+static void main_entry(void *arg)
+{
+    struct main_call *c = arg;
+    c->rc = c->fn(c->argc, c->argv);
+    go_wg_done(&c->done);
+}
+
+int go_main(int (*fn)(int argc, char **argv), int argc, char **argv)
+{
+    if (!fn)
+        return -EINVAL;
+    struct main_call c = {.fn = fn, .argc = argc, .argv = argv, .done = GO_WG_INIT};
+    go_attr a = {.stack_size = MAIN_STACK_SIZE, .name = "main"};
+    go_wg_add(&c.done, 1);
+    int rc = go_spawn(&a, main_entry, &c);
+    if (rc != 0)
+        return rc;
+    go_wg_wait(&c.done);
+    return c.rc;
+}

@@ -43,6 +43,15 @@
  * the value of the switch, so resumed code learns its (possibly new) M
  * without reading thread-local storage.
  *
+ * Time slices (Go's): a G taken from runnext runs in the slice of the G
+ * that readied or spawned it (set_running's inherit), so sysmon's 10 ms
+ * clock, which restarts when schedtick moves, also runs for a pair of Gs
+ * handing off to each other. sysmon's request (g->preempt) is honoured
+ * where the runtime can switch cheaply: at go() (sched_newg_ready), and
+ * when the G parks or exits (slice_over: the G it readied loses runnext),
+ * besides the signal at a safe point. A G that overflows its ring into a
+ * long global queue is asked to yield as well (spill_backlog).
+ *
  * Changing GOMAXPROCS needs no stop-the-world: allp has room for
  * GO_MAXPROCS_MAX Ps. Growing creates or revives Ps and puts them idle;
  * shrinking lowers the count, and each M holding a P with id >= gomaxprocs
@@ -215,6 +224,26 @@ static inline void slot_store(struct gring *r, uint32_t i, g_t *g)
 
 static void globrunq_putbatch(g_t *const *gs, int32_t n);
 
+/*
+ * A goroutine that keeps overflowing its P's ring into a global queue
+ * already this long (a spawning loop) is asked to yield, as sysmon would
+ * ask it after 10 ms: it honours the request at its next go() (see
+ * sched_newg_ready), goes to the back of the global queue, and what it
+ * queued runs and exits meanwhile, so its stacks are reused instead of a
+ * fresh one being faulted in per spawn. Without this a spawner at
+ * GOMAXPROCS=1 queued ~100,000 goroutines (400 MB of stacks) per 10 ms
+ * slice. The global queue, not the ring, is what is measured: the ring
+ * is bounded anyway.
+ */
+#define SPILL_BACKLOG 4096
+static void spill_backlog(void)
+{
+    m_t *m = sched_getm();
+    g_t *g = m ? m->curg : NULL;
+    if (g)
+        __atomic_store_n(&g->preempt, 1, __ATOMIC_RELAXED);
+}
+
 /* Ring r full (its owner calls): move half of it and g to the global
  * queue. */
 static bool runqputslow(struct gring *r, g_t *g, uint32_t h, uint32_t t)
@@ -229,7 +258,10 @@ static bool runqputslow(struct gring *r, g_t *g, uint32_t h, uint32_t t)
     batch[n] = g;
     rlock(&sched.lock);
     globrunq_putbatch(batch, (int32_t)n + 1);
+    bool backlog = sched.runqsize > SPILL_BACKLOG;
     runlock(&sched.lock);
+    if (backlog)
+        spill_backlog();
     return true;
 }
 
@@ -255,13 +287,15 @@ static void runqput(p_t *p, g_t *g, bool next)
     }
 }
 
-/* Owner only. */
-static g_t *runqget(p_t *p)
+/* Owner only. *inherit is set if the G came from runnext (Go's
+ * inheritTime: it runs in the current time slice, see set_running). */
+static inline g_t *runqget_inherit(p_t *p, bool *inherit)
 {
     g_t *next = __atomic_load_n(&p->rq.next, __ATOMIC_RELAXED);
     if (next && __atomic_compare_exchange_n(&p->rq.next, &next, NULL, false,
                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         __atomic_store_n(&p->rq.nexttaken, p->rq.nexttaken + 1, __ATOMIC_RELAXED);
+        *inherit = true;
         return next;
     }
     for (;;) {
@@ -274,6 +308,12 @@ static g_t *runqget(p_t *p)
                                         __ATOMIC_RELAXED))
             return g;
     }
+}
+
+static g_t *runqget(p_t *p)
+{
+    bool inherit;
+    return runqget_inherit(p, &inherit);
 }
 
 /*
@@ -1293,8 +1333,13 @@ static void after_switch(m_t *m)
          * fires at the next switch). */
         int64_t now = m->park_now;
         m->park_now = 0;
-        if (m->p)
+        if (m->p) {
+            /* Marked as mid-switch, so that a go_timer_func's go()
+             * does not switch this G away half-way (spawn_preempt). */
+            m->after = AFTER_PARK;
             run_due_timers(m->p, now); /* what schedule_from() skipped */
+            m->after = AFTER_NONE;
+        }
         break;
     }
     case AFTER_EXIT:
@@ -1303,19 +1348,27 @@ static void after_switch(m_t *m)
     }
 }
 
-static inline void set_running(m_t *m, g_t *g)
+/*
+ * inherit: g came from runnext and runs in the time slice of the G it
+ * replaces (Go's inheritTime), so schedtick does not move and sysmon
+ * still preempts after 10 ms. Otherwise two goroutines handing off to
+ * each other through runnext started a new slice at every switch, were
+ * never preempted, and starved the rest of their P's queue for good.
+ */
+static inline void set_running(m_t *m, g_t *g, bool inherit)
 {
     __atomic_store_n(&m->curg, g, __ATOMIC_RELEASE); /* read by sysmon */
     g->m = m;
     proc_setstatus(g, G_RUNNING);
     /* Owner-only, but sysmon reads it to spot a G running too long. */
-    __atomic_store_n(&m->p->schedtick, m->p->schedtick + 1, __ATOMIC_RELAXED);
+    if (!inherit)
+        __atomic_store_n(&m->p->schedtick, m->p->schedtick + 1, __ATOMIC_RELAXED);
 }
 
 /* Resume or start g on m from g0. Returns when g's M switches back. */
 static void execute(m_t *m, g_t *g)
 {
-    set_running(m, g);
+    set_running(m, g, false);
     m = switch_ctx(m, NULL, g);
     __atomic_store_n(&m->curg, NULL, __ATOMIC_RELEASE);
     after_switch(m);
@@ -1614,12 +1667,13 @@ static inline void after_switch_fast(m_t *m)
 }
 
 /* Switch from cur to next (or to g0 if next is NULL); cur's after-action
- * is set. Returns when cur runs again, on whatever M, errno restored. */
-static inline void switch_from(m_t *m, g_t *cur, g_t *next)
+ * is set; inherit: see set_running. Returns when cur runs again, on whatever M, errno restored. */
+static inline __attribute__((always_inline)) void switch_from_(m_t *m, g_t *cur, g_t *next,
+                                                               bool inherit)
 {
     cur->saved_errno = *m->errno_loc;
     if (next) {
-        set_running(m, next);
+        set_running(m, next, inherit);
         m = switch_ctx(m, cur, next);
     } else {
         __atomic_store_n(&m->curg, NULL, __ATOMIC_RELEASE);
@@ -1630,6 +1684,17 @@ static inline void switch_from(m_t *m, g_t *cur, g_t *next)
     *m->errno_loc = cur->saved_errno;
 }
 
+/* Two copies, so that the paths that never inherit test nothing. */
+static void switch_from(m_t *m, g_t *cur, g_t *next)
+{
+    switch_from_(m, cur, next, false);
+}
+
+static void switch_from_inherit(m_t *m, g_t *cur, g_t *next)
+{
+    switch_from_(m, cur, next, true);
+}
+
 /* A G wired to another M must be started by g0 (startlockedm): put it
  * back in runnext, where findrunnable will find it first. */
 static void defer_locked(p_t *p, g_t *next)
@@ -1637,6 +1702,23 @@ static void defer_locked(p_t *p, g_t *next)
     g_t *old = __atomic_exchange_n(&p->rq.next, next, __ATOMIC_ACQ_REL);
     if (old)
         runqput(p, old, false);
+}
+
+/*
+ * cur is switching away (parking or exiting) with a preemption request
+ * pending: its time slice, which the G it readied into runnext would
+ * inherit, is over. That G goes to the tail of the local queue and the
+ * switch goes through g0, so the queue's head runs next, as after a
+ * preemption in Go. A pair handing off through runnext on one P gets
+ * here once per 10 ms (sysmon's request lands on one of them while it is
+ * inside the runtime, where the signal cannot preempt it).
+ */
+static __attribute__((noinline)) void slice_over(p_t *p, g_t *cur)
+{
+    __atomic_store_n(&cur->preempt, 0, __ATOMIC_RELAXED);
+    g_t *nx = __atomic_exchange_n(&p->rq.next, NULL, __ATOMIC_ACQ_REL);
+    if (nx)
+        runqput(p, nx, false);
 }
 
 /*
@@ -1651,20 +1733,26 @@ static void schedule_from(m_t *m, g_t *cur)
     if (__builtin_expect(!p, 0))
         debug_fatal("blocking call between go_syscall_enter and go_syscall_exit");
     g_t *next = NULL;
+    bool inherit = false;
     /* Not while a park is pending: we still hold the lock it parks under,
      * which a callback may need. after_switch() runs them after it. */
     if (m->after != AFTER_PARK)
         run_due_timers(p, 0);
-    if (!m->lockedg && p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED) &&
-        !globcheck_due(p)) {
-        next = runqget(p);
+    if (__builtin_expect(__atomic_load_n(&cur->preempt, __ATOMIC_RELAXED), 0)) {
+        slice_over(p, cur);
+    } else if (!m->lockedg && p->id < __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED) &&
+               !globcheck_due(p)) {
+        next = runqget_inherit(p, &inherit);
         if (next && next->lockedm) {
             defer_locked(p, next);
             next = NULL;
         }
         runq_prefetch(p);
     }
-    switch_from(m, cur, next);
+    if (inherit)
+        switch_from_inherit(m, cur, next);
+    else
+        switch_from(m, cur, next);
 }
 
 /* Entry of every goroutine (see proc.c for what it runs). */
@@ -1845,10 +1933,26 @@ static void pace_plain_spawner(void)
     }
 }
 
+/*
+ * A spawning goroutine honours a pending preemption request here (Go
+ * checks at every function prologue; go() is where a spawning loop
+ * spends its time, and the signal that lands there, in the runtime,
+ * cannot preempt it). Not with an after-switch action pending (a timer
+ * callback started by a switch), nor when wired to its thread, nor in a
+ * system call: where the signal handler declines too.
+ */
+static __attribute__((noinline)) void spawn_preempt(m_t *m)
+{
+    if (m->after == AFTER_NONE && !m->lockedg)
+        sched_gopreempt();
+}
+
 void sched_newg_ready(m_t *m, g_t *g)
 {
     if (m && m->p && m->curg) {
         runqput(m->p, g, maybe_next(m, true));
+        if (__builtin_expect(__atomic_load_n(&m->curg->preempt, __ATOMIC_RELAXED), 0))
+            spawn_preempt(m);
     } else {
         struct plainq *q = NULL;
         if (!m) { /* not an M without a P (timer callbacks) */

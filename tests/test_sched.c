@@ -249,12 +249,13 @@ static void excl_worker(void *arg)
         enter();
         leave();
         go_yield();
-        enter();
-        /* Spawning is not a scheduling point for us, but the child may
-         * be picked up by another M at once. */
+        /* go() may switch (it honours a pending preemption request, as
+         * any call may in Go), so it is outside the bracket; the child
+         * may be picked up by another M at once. */
         go_wg wg = GO_WG_INIT;
         go_wg_add(&wg, 1);
         CHECK_EQ(go(excl_child, &wg), 0);
+        enter();
         leave();
         go_wg_wait(&wg);
     }

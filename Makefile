@@ -2,14 +2,14 @@
 #   make demo   - build and run the showcase
 #   make test   - build and run the whole test suite
 # Others: make bench, make install PREFIX=..., make asan, make tsan,
-# make stress, make clean (docs/testing.md: stress).
+# make fuzz, make stress, make clean (docs/testing.md: fuzz and stress).
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench install asan tsan stress cross clean
+.PHONY: all deps build test demo bench install asan tsan fuzz stress cross clean
 .PHONY: test-deps
 
 all: build
@@ -66,6 +66,16 @@ tsan:
 	cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && GOROUTINE_SCHED_RANDOM=1 ctest --output-on-failure -j$(JOBS) $(if $(TSAN_LABEL),-L $(TSAN_LABEL))
 
+# libFuzzer targets (fuzz/), built with clang, ASan and UBSan in build-fuzz,
+# each run for FUZZ_SECONDS from the seeds in fuzz/corpus/ (docs/testing.md).
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	@tools/deps.sh fuzz
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=address -DGO_FUZZ=ON -DGO_BUILD_TESTS=OFF -DGO_BUILD_BENCH=OFF -DGO_BUILD_EXAMPLES=OFF
+	cmake --build build-fuzz -j$(JOBS)
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 # The conservation stress test (tests/test_stress.c) at STRESS_MESSAGES:
 # at GOMAXPROCS 1, 2 and 8, then under ASan+UBSan and under TSan (with
 # GOROUTINE_SCHED_RANDOM=1, as make tsan) at GOMAXPROCS 2 and 8.
@@ -89,4 +99,4 @@ cross:
 	tools/cross-aarch64.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

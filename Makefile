@@ -1,14 +1,15 @@
 # Top-level wrapper around CMake. The two commands a newcomer needs:
 #   make demo   - build and run the showcase (MILLION=1: a million goroutines)
 #   make test   - build and run the whole test suite
-# Others: make bench, make install PREFIX=..., make asan, make tsan, make clean.
+# Others: make bench, make install PREFIX=..., make asan, make tsan,
+# make fuzz, make stress, make clean (docs/testing.md: fuzz and stress).
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench install asan tsan cross clean
+.PHONY: all deps build test demo bench install asan tsan fuzz stress cross clean
 .PHONY: test-deps
 
 all: build
@@ -69,9 +70,37 @@ tsan:
 	cmake --build build-tsan -j$(JOBS)
 	cd build-tsan && GOROUTINE_SCHED_RANDOM=1 ctest --output-on-failure -j$(JOBS) $(if $(TSAN_LABEL),-L $(TSAN_LABEL))
 
+# libFuzzer targets (fuzz/), built with clang, ASan and UBSan in build-fuzz,
+# each run for FUZZ_SECONDS from the seeds in fuzz/corpus/ (docs/testing.md).
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	@tools/deps.sh fuzz
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=address -DGO_FUZZ=ON -DGO_BUILD_TESTS=OFF -DGO_BUILD_BENCH=OFF -DGO_BUILD_EXAMPLES=OFF
+	cmake --build build-fuzz -j$(JOBS)
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+# The conservation stress test (tests/test_stress.c) at STRESS_MESSAGES:
+# at GOMAXPROCS 1, 2 and 8, then under ASan+UBSan and under TSan (with
+# GOROUTINE_SCHED_RANDOM=1, as make tsan) at GOMAXPROCS 2 and 8.
+STRESS_MESSAGES ?= 10000000
+
+stress: build
+	@for n in 1 2 8; do echo "stress: GOMAXPROCS=$$n"; \
+	  GOMAXPROCS=$$n $(BUILD)/tests/test_stress $(STRESS_MESSAGES) || exit 1; done
+	@tools/deps.sh tsan
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGO_SANITIZE=address -DGO_BUILD_BENCH=OFF
+	cmake --build build-asan -j$(JOBS) --target test_stress
+	@for n in 2 8; do echo "stress: ASan GOMAXPROCS=$$n"; \
+	  GOMAXPROCS=$$n build-asan/tests/test_stress $(STRESS_MESSAGES) || exit 1; done
+	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGO_SANITIZE=thread -DGO_LOCKRANK=ON -DGO_BUILD_BENCH=OFF
+	cmake --build build-tsan -j$(JOBS) --target test_stress
+	@for n in 2 8; do echo "stress: TSan GOMAXPROCS=$$n"; \
+	  GOROUTINE_SCHED_RANDOM=1 GOMAXPROCS=$$n build-tsan/tests/test_stress $(STRESS_MESSAGES) || exit 1; done
+
 # The aarch64 context switch, cross-compiled and run under qemu-user.
 cross:
 	tools/cross-aarch64.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

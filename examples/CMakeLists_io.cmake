@@ -6,3 +6,5 @@ foreach(example echo_server http_hello)
   target_link_libraries(${example} PRIVATE goroutine_static)
   target_compile_definitions(${example} PRIVATE _GNU_SOURCE)
 endforeach()
+# The request scanner, on its own so that fuzz/fuzz_http.c links it too.
+target_sources(http_hello PRIVATE ${CMAKE_CURRENT_LIST_DIR}/http_parse.c)

@@ -17,6 +17,8 @@
  */
 #include <goroutine.h>
 
+#include "http_parse.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -25,29 +27,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define BODY "Hello, World!\n"
-
-/* True if the header block [h, end) has header `name` whose value
- * contains `token` (both compared without regard to case). */
-static int header_has(const char *h, const char *end, const char *name, const char *token)
-{
-    size_t nl = strlen(name), tl = strlen(token);
-    for (const char *line = h; line < end;) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        if (!eol)
-            eol = end;
-        if ((size_t)(eol - line) > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            for (const char *v = line + nl + 1; v + tl <= eol; v++)
-                if (strncasecmp(v, token, tl) == 0)
-                    return 1;
-        }
-        line = eol + 1;
-    }
-    return 0;
-}
 
 /* The response, as Go writes it: ~130 bytes. */
 static int respond(char *out, size_t cap)
@@ -78,21 +60,15 @@ static void serve(void *arg)
             break;
         have += (size_t)n;
         /* Answer every complete request in the buffer with one write. */
-        size_t used = 0, olen = 0;
-        char *hdr_end;
-        while (!done && (hdr_end = memmem(in + used, have - used, "\r\n\r\n", 4)) != NULL) {
-            const char *req = in + used, *end = hdr_end + 2;
-            const char *eol = memchr(req, '\n', (size_t)(end - req));
-            int http10 = eol && eol - req >= 9 && memcmp(eol - 9, "HTTP/1.0", 8) == 0;
-            done = header_has(req, end, "Connection", "close") ||
-                   (http10 && !header_has(req, end, "Connection", "keep-alive"));
+        size_t used = 0, olen = 0, len;
+        while (!done && http_next_request(in + used, have - used, &len, &done)) {
             if (olen + 256 > sizeof out) {
                 if (go_write(fd, out, olen) < 0)
                     goto out;
                 olen = 0;
             }
             olen += (size_t)respond(out + olen, sizeof out - olen);
-            used = (size_t)(hdr_end + 4 - in);
+            used += len;
         }
         if (olen && go_write(fd, out, olen) < 0)
             break;

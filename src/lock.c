@@ -89,7 +89,14 @@ void note_wakeup(note_t *n)
 
 bool note_sleep(note_t *n, int64_t timeout_ns)
 {
-    int64_t deadline = timeout_ns >= 0 ? nanotime() + timeout_ns : -1;
+    /* The M on timer duty passes (next timer - now), which for a timer
+     * set "never" (when saturated at INT64_MAX) is INT64_MAX - now:
+     * saturate rather than overflow. */
+    int64_t deadline = -1;
+    if (timeout_ns >= 0) {
+        int64_t now = nanotime();
+        deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+    }
     while (__atomic_load_n(&n->key, __ATOMIC_ACQUIRE) == 0) {
         int64_t left = -1;
         if (deadline >= 0) {

@@ -8,6 +8,8 @@
 #   tools/deps.sh test    the build tools plus the real servers and client
 #                         libraries the libc-hook tests run against (Redis,
 #                         hiredis, PostgreSQL, libpq, libcurl, redis-cli, curl)
+#   tools/deps.sh fuzz    the build tools plus clang with libFuzzer and the
+#                         ASan/UBSan runtimes (make fuzz)
 set -euo pipefail
 what=${1:-build}
 need=()
@@ -26,6 +28,7 @@ if [ "$what" = test ]; then
         ls /usr/include/*/curl/curl.h >/dev/null 2>&1 || need+=(libcurl4-openssl-dev)
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
+[ "$what" = fuzz ] && ! have clang && need+=(clang)
 if [ "$what" = bench ]; then
     have go || need+=(golang-go)
     have gnuplot || need+=(gnuplot-nox)
@@ -57,5 +60,19 @@ tsan_links() {
 if [ "$what" = tsan ] && ! tsan_links; then
     install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
     tsan_links || { echo "deps: clang cannot link -fsanitize=thread programs" >&2; exit 1; }
+fi
+# libFuzzer ships in the same package (libclang_rt.fuzzer*.a).
+fuzz_links() {
+    local out
+    out=$(mktemp)
+    printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' |
+        clang -fsanitize=fuzzer,address,undefined -x c - -o "$out" >/dev/null 2>&1
+    local st=$?
+    rm -f "$out"
+    return $st
+}
+if [ "$what" = fuzz ] && ! fuzz_links; then
+    install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+    fuzz_links || { echo "deps: clang cannot link -fsanitize=fuzzer programs" >&2; exit 1; }
 fi
 exit 0

@@ -680,7 +680,8 @@ GO_API int go_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /*
  * go_listen - a listening socket (Go's net.Listen). network is "tcp",
- * "tcp4", "tcp6" or "unix". For TCP, address is "host:port", "[ipv6]:port"
+ * "tcp4", "tcp6" or "unix" (or a datagram network: see "Datagrams" below
+ * go_dial). For TCP, address is "host:port", "[ipv6]:port"
  * or ":port"; an empty host listens on every address (for "tcp": IPv6
  * and IPv4 on one socket if the system has IPv6, else IPv4 only); a host
  * name is resolved (without holding up other goroutines) and the first
@@ -694,7 +695,8 @@ GO_API int go_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
  * go_close()), or:
  *   -EINVAL           network or address NULL, or address malformed (no
  *                     port, too many colons, bad port number).
- *   -EPROTONOSUPPORT  network is not one of the four.
+ *   -EPROTONOSUPPORT  network is not one of the four (or the datagram
+ *                     networks below).
  *   -EADDRNOTAVAIL    the host name does not resolve (or not to an address
  *                     of the network's family), or is not local.
  *   -EAGAIN           temporary failure resolving the name.
@@ -716,6 +718,81 @@ GO_API int go_listen(const char *network, const char *address, int backlog);
  * socket, ...) or the errors of go_listen about network and address.
  */
 GO_API int go_dial(const char *network, const char *address);
+
+/*
+ * Datagrams. go_listen and go_dial also take "udp", "udp4", "udp6" (UDP;
+ * addresses as for TCP) and "unixgram" (addresses as for "unix"):
+ *  - go_listen binds a datagram socket (no listen(2); backlog is ignored)
+ *    that go_recvfrom/go_recvmsg read and go_sendto/go_sendmsg answer
+ *    from. "udp" with an empty host is dual-stack as for TCP. UDP sockets
+ *    get no SO_REUSEADDR.
+ *  - go_dial gives a connected datagram socket: go_read reads one datagram
+ *    (the rest of one larger than n is dropped, as recv(2)), go_write sends
+ *    one datagram of n bytes (-EMSGSIZE if too large; n == 0 sends
+ *    nothing: use go_sendto for an empty datagram). Connecting a datagram
+ *    socket never waits. A "unixgram" socket from go_dial is also bound to
+ *    an automatic abstract address (Linux autobind), so the other side
+ *    can answer it; one from go_listen is bound to the given path.
+ * Datagrams may be lost (UDP) or refused (-ECONNREFUSED on a connected UDP
+ * socket after an ICMP port-unreachable); nothing is retransmitted.
+ */
+
+/*
+ * go_recvfrom - recvfrom(2) (same argument order) on the socket fd that
+ * parks instead of blocking: waits until a datagram (or, on a stream
+ * socket, data or end of file) arrives, the read deadline of fd passes,
+ * or fd is closed. flags are recv(2)'s (MSG_PEEK, MSG_TRUNC, ...);
+ * MSG_DONTWAIT among them means do not wait (-EAGAIN). from/fromlen may
+ * be NULL; otherwise *fromlen is the size of from on entry and the
+ * sender address's length on return (from is not written if no address
+ * came, as for a connected stream).
+ *
+ * Returns the datagram's length (0 for an empty datagram, or end of file
+ * on a stream; with MSG_TRUNC the datagram's real length), or:
+ *   -ETIMEDOUT   the read deadline (go_set_read_deadline) has passed.
+ *   -EBADF       fd is not open, or was closed by go_close() (also while
+ *                this call waited).
+ *   -ENOTSOCK    fd is not a socket.
+ *   -EINVAL      buf NULL with n > 0, or from without fromlen.
+ *   -EAGAIN      nothing queued and flags has MSG_DONTWAIT.
+ *   -ECONNREFUSED (connected UDP socket: an earlier datagram was refused)
+ *                and other errors of recvfrom(2); -ENOMEM.
+ */
+GO_API ssize_t go_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+                           socklen_t *fromlen);
+
+/*
+ * go_sendto - sendto(2) (same argument order) on the socket fd that parks
+ * instead of blocking while the socket cannot take the datagram; waits at
+ * most until the write deadline of fd passes or fd is closed. to may be
+ * NULL on a connected socket. MSG_NOSIGNAL is always added; MSG_DONTWAIT
+ * in flags means do not wait (-EAGAIN). A datagram goes whole or not at
+ * all; on a stream socket this is one send(2) and may be short.
+ *
+ * Returns the bytes sent (n for a datagram; an empty datagram, n == 0, is
+ * allowed), or:
+ *   -ETIMEDOUT   the write deadline has passed.
+ *   -EBADF, -ENOTSOCK, -EAGAIN   as go_recvfrom.
+ *   -EINVAL      buf NULL with n > 0, or n > SSIZE_MAX.
+ *   -EMSGSIZE    too large for one datagram; -EDESTADDRREQ (not
+ *                connected and to is NULL), -ECONNREFUSED, -ENETUNREACH,
+ *                -EPIPE and other errors of sendto(2); -ENOMEM.
+ */
+GO_API ssize_t go_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                         socklen_t tolen);
+
+/* go_recvmsg - recvmsg(2) on the socket fd, parking as go_recvfrom (read
+ * deadline, go_close, MSG_DONTWAIT). msg->msg_namelen and
+ * msg->msg_controllen are the buffers' sizes on entry and, as recvmsg(2),
+ * what was received on return; msg_flags says MSG_TRUNC / MSG_CTRUNC.
+ * Returns the bytes received, or the errors of go_recvfrom (-EINVAL: msg
+ * NULL; -EMSGSIZE: too many iovecs). */
+GO_API ssize_t go_recvmsg(int fd, struct msghdr *msg, int flags);
+
+/* go_sendmsg - sendmsg(2) on the socket fd, parking as go_sendto (write
+ * deadline, go_close, MSG_DONTWAIT); msg is not modified. Returns the
+ * bytes sent, or the errors of go_sendto (-EINVAL: msg NULL). */
+GO_API ssize_t go_sendmsg(int fd, const struct msghdr *msg, int flags);
 
 /* go_dial_timeout - go_dial giving up after timeout_ns with -ETIMEDOUT
  * (the time spent resolving a name counts, but resolution itself is not

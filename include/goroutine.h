@@ -305,13 +305,17 @@ GO_API size_t go_chan_cap(go_chan *c);
  * ---------------------------------------------------------------------- */
 
 enum { GO_SELECT_SEND = 1, GO_SELECT_RECV = 2 };
+/* Descriptor cases: see GO_READABLE / GO_WRITABLE. */
+enum { GO_SELECT_READABLE = 3, GO_SELECT_WRITABLE = 4 };
 
-/* One case of a select. Build it with GO_SEND / GO_RECV. */
+/* One case of a select. Build it with GO_SEND / GO_RECV / GO_READABLE /
+ * GO_WRITABLE. */
 typedef struct go_select_case {
     go_chan *chan;  /* NULL: the case never fires */
-    int dir;        /* GO_SELECT_SEND or GO_SELECT_RECV */
+    int dir;        /* GO_SELECT_SEND or GO_SELECT_RECV (or _READABLE, _WRITABLE) */
     void *elem;     /* send: the value to send; recv: where to store (may be NULL) */
     bool *ok;       /* recv: set to false if the channel was closed (may be NULL) */
+    int fd;         /* _READABLE, _WRITABLE: the descriptor (< 0: never fires) */
 } go_select_case;
 
 #define GO_SEND(c, valp) \
@@ -320,13 +324,45 @@ typedef struct go_select_case {
     ((go_select_case){.chan = (c), .dir = GO_SELECT_RECV, .elem = (valp), .ok = (okp)})
 
 /*
+ * GO_READABLE(fd) / GO_WRITABLE(fd) - a select case that fires when fd is
+ * ready for reading / writing, mixed freely with channel cases (something
+ * Go's select cannot do). The case does no I/O and writes nothing: the
+ * caller reads or writes after the select returns its index. Readiness is
+ * poll(2)'s (level-triggered): the case fires when a go_read / go_write on
+ * fd would not have to wait, i.e. when
+ *   - data (readable) or buffer room (writable) is there; for a listening
+ *     socket, a connection to accept;
+ *   - end of file, a hang-up or an error is pending (the call returns it);
+ *   - the descriptor's read (write) deadline has passed (the call returns
+ *     -ETIMEDOUT: move the deadline, or the case fires at once every time);
+ *   - go_close(fd) was called, before or during the select (the call
+ *     returns -EBADF; go_close waits for the select to leave, so the
+ *     number cannot be reused under it);
+ *   - fd cannot be polled (a regular file): always.
+ * As with poll(2), readiness can be taken away before the call by another
+ * reader, which then waits as usual. A negative fd never fires (as a NULL
+ * channel, or a negative fd in poll(2)). Any descriptor works, as for
+ * go_fd_wait. A select with descriptor cases makes one allocation, and a
+ * poll(2) per descriptor case each time it looks; besides the errors
+ * listed under go_select it can return, having done nothing:
+ *   -EBADF   a descriptor case's fd is not open when the select starts.
+ *   -ENOMEM  no memory for the descriptor cases' bookkeeping.
+ */
+#define GO_READABLE(f) \
+    ((go_select_case){.chan = NULL, .dir = GO_SELECT_READABLE, .elem = NULL, .ok = NULL, .fd = (f)})
+#define GO_WRITABLE(f) \
+    ((go_select_case){.chan = NULL, .dir = GO_SELECT_WRITABLE, .elem = NULL, .ok = NULL, .fd = (f)})
+
+/*
  * go_select - wait until one of n cases can proceed, do it, and return its
  * index (Go's select). Among ready cases the choice is uniformly random.
  * Only the chosen case's elem/ok are written. Duplicate channels are
  * allowed. With n == 0 or only NULL channels it blocks forever (Go's
  * select {}). A chosen send on a closed channel panics as go_chan_send.
  * Up to 16 cases need no memory; beyond that the select allocates one
- * block for its bookkeeping. Returns, having done nothing:
+ * block for its bookkeeping. Descriptor cases (GO_READABLE, GO_WRITABLE)
+ * take part in the random choice like channel cases. Returns, having done
+ * nothing:
  *   -EINVAL  cases is NULL with n > 0, n > INT_MAX, or a case has an
  *            invalid dir (also for a case with a NULL channel).
  *   -ENOMEM  more than 16 cases and no memory for them.

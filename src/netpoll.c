@@ -100,6 +100,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -108,32 +109,6 @@
 #include "sched.h"
 #include "time.h"
 
-enum { DIR_READ, DIR_WRITE, NDIR };
-
-/* How a wait ended; written once, under pd->lock. */
-enum io_result { IO_PENDING, IO_READY, IO_TIMEOUT, IO_CLOSED };
-
-struct iowait;
-
-/* A link of an iowait in one direction's queue. */
-struct pnode {
-    struct pnode *next, *prev; /* under pd->lock */
-    struct iowait *iw;
-};
-
-struct pqueue {
-    struct pnode *head, *tail; /* under pd->lock */
-};
-
-/* One blocked call, on its caller's stack. */
-struct iowait {
-    waiter_t w;                /* what sched_park/sched_ready see */
-    struct pnode node[NDIR];   /* queue links; under pd->lock */
-    uint32_t modes;            /* directions it is queued in; under pd->lock */
-    uint32_t result;           /* enum io_result; under pd->lock */
-    struct pd *pd;
-    rtimer_t timer;            /* per-call deadline, if any */
-};
 
 #define REF_CLOSING 0x80000000u
 
@@ -275,6 +250,10 @@ static void finish(pd_t *pd, struct iowait *iw, uint32_t result, waiter_t **list
     }
     iw->modes = 0;
     iw->result = result;
+    /* A descriptor case of a select: it ends the select only if it is the
+     * first to claim it; else the select is ending anyway, and drop it. */
+    if (iw->w.sel && !select_claim(iw->w.sel, &iw->w))
+        return;
     iw->w.next = *list;
     *list = &iw->w;
 }
@@ -297,6 +276,13 @@ static int wake_list(waiter_t *w)
     int n = 0;
     while (w) {
         waiter_t *next = w->next;
+        if (w->sel) {
+            /* A select's descriptor case (netpoll_sel_*): the select counts
+             * itself in nwaiters while it sleeps. */
+            n += select_wake_claimed(w->sel);
+            w = next;
+            continue;
+        }
         sched_ready(w);
         __atomic_sub_fetch(&nwaiters, 1, __ATOMIC_SEQ_CST);
         w = next;
@@ -708,4 +694,124 @@ int netpoll_wait(pd_t *pd, int fd, uint32_t modes, uint64_t seq, int64_t deadlin
     default:
         RT_THROW("netpoll: waiter woken without a result");
     }
+}
+
+/* ---- descriptor cases of a select (select.c) ------------------------------------ */
+
+int netpoll_sel_begin(struct netpoll_selfd *f, int fd, uint32_t mode)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = fd;
+    f->mode = mode;
+    int err = backend_ready();
+    if (err)
+        return err;
+    pd_t *pd = netpoll_pd(fd, &err);
+    if (!pd)
+        return err;
+    f->pd = pd;
+    if (netpoll_ref(pd) != 0)
+        return 0; /* being closed: ready (a read would say -EBADF) */
+    f->ref = true;
+    if (!netpoll_owned(pd)) {
+        /* As netpoll_wait: (re-)register a descriptor we did not create. */
+        err = netpoll_backend_open(fd, pd);
+        if (err == -EPERM) {
+            f->unpollable = true; /* always ready, as poll(2) says */
+        } else if (err != 0 && err != -EEXIST) {
+            netpoll_unref(pd);
+            f->ref = false;
+            return err;
+        }
+    }
+    return 0;
+}
+
+bool netpoll_sel_ready(struct netpoll_selfd *f)
+{
+    if (!f->ref || f->unpollable || netpoll_check(f->pd, f->mode) != 0)
+        return true;
+    f->seq = netpoll_seq(f->pd);
+    struct pollfd p = {.fd = f->fd};
+    p.events = f->mode == NETPOLL_READ ? POLLIN | POLLRDHUP : POLLOUT;
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return true; /* the caller's own call will report the error */
+    if (n == 0)
+        return false;
+    if (f->mode == NETPOLL_READ) {
+        if (p.revents & (POLLIN | POLLRDHUP | POLLPRI | POLLHUP | POLLERR | POLLNVAL)) {
+            netpoll_clear_drained(f->pd); /* data seen: the next read tries */
+            return true;
+        }
+        return false;
+    }
+    return (p.revents & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+bool netpoll_sel_unchanged(struct netpoll_selfd *f)
+{
+    return f->ref && !f->unpollable && netpoll_check(f->pd, f->mode) == 0 &&
+           netpoll_seq(f->pd) == f->seq;
+}
+
+bool netpoll_sel_queue(struct netpoll_selfd *f, struct select_state *st, int caseidx)
+{
+    pd_t *pd = f->pd;
+    int d = f->mode == NETPOLL_READ ? DIR_READ : DIR_WRITE;
+    rlock(&pd->lock);
+    if (!netpoll_owned(pd))
+        pd->in_backend = true;
+    if (netpoll_check(pd, f->mode) != 0 || pd->seq[d] != (uint32_t)(f->seq >> (32 * d))) {
+        /* Closing, past its deadline, or a report came since the check. */
+        runlock(&pd->lock);
+        return false;
+    }
+    struct iowait *iw = &f->iw;
+    memset(iw, 0, sizeof *iw);
+    iw->w.sel = st;
+    iw->w.caseidx = caseidx;
+    iw->pd = pd;
+    iw->result = IO_PENDING;
+    iw->node[d].iw = iw;
+    pq_push(&pd->q[d], &iw->node[d]);
+    iw->modes = 1u << d;
+    runlock(&pd->lock);
+    f->queued = true;
+    return true;
+}
+
+void netpoll_sel_dequeue(struct netpoll_selfd *f)
+{
+    if (!f->queued)
+        return;
+    pd_t *pd = f->pd;
+    rlock(&pd->lock);
+    for (int d = 0; d < NDIR; d++) {
+        if (f->iw.modes & (1u << d))
+            pq_unlink(&pd->q[d], &f->iw.node[d]);
+    }
+    f->iw.modes = 0;
+    runlock(&pd->lock);
+    f->queued = false;
+}
+
+void netpoll_sel_end(struct netpoll_selfd *f)
+{
+    if (f->ref)
+        netpoll_unref(f->pd);
+    f->ref = false;
+}
+
+void netpoll_sel_sleeping(int delta)
+{
+    __atomic_add_fetch(&nwaiters, delta, __ATOMIC_SEQ_CST);
+}
+
+void netpoll_sel_poke(void)
+{
+    if (__atomic_load_n(&npolling, __ATOMIC_SEQ_CST) == 0)
+        sched_timer_armed(nanotime());
 }

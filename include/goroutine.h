@@ -335,18 +335,18 @@ typedef struct go_select_case {
  *   - end of file, a hang-up or an error is pending (the call returns it);
  *   - the descriptor's read (write) deadline has passed (the call returns
  *     -ETIMEDOUT: move the deadline, or the case fires at once every time);
- *   - go_close(fd) was called, before or during the select (the call
- *     returns -EBADF; go_close waits for the select to leave, so the
- *     number cannot be reused under it);
+ *   - go_close(fd) was called, before or during the select, or fd is not
+ *     open (poll(2)'s POLLNVAL): the call returns -EBADF (go_close waits
+ *     for a select under way to leave, so the number cannot be reused
+ *     under it);
  *   - fd cannot be polled (a regular file): always.
  * As with poll(2), readiness can be taken away before the call by another
  * reader, which then waits as usual. A negative fd never fires (as a NULL
  * channel, or a negative fd in poll(2)). Any descriptor works, as for
  * go_fd_wait. A select with descriptor cases makes one allocation, and a
  * poll(2) per descriptor case each time it looks; besides the errors
- * listed under go_select it can return, having done nothing:
- *   -EBADF   a descriptor case's fd is not open when the select starts.
- *   -ENOMEM  no memory for the descriptor cases' bookkeeping.
+ * listed under go_select it can return -ENOMEM (no memory for the
+ * descriptor cases' bookkeeping, or for the poller's), having done nothing.
  */
 #define GO_READABLE(f) \
     ((go_select_case){.chan = NULL, .dir = GO_SELECT_READABLE, .elem = NULL, .ok = NULL, .fd = (f)})

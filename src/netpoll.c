@@ -716,13 +716,17 @@ int netpoll_sel_begin(struct netpoll_selfd *f, int fd, uint32_t mode)
     if (!netpoll_owned(pd)) {
         /* As netpoll_wait: (re-)register a descriptor we did not create. */
         err = netpoll_backend_open(fd, pd);
-        if (err == -EPERM) {
-            f->unpollable = true; /* always ready, as poll(2) says */
-        } else if (err != 0 && err != -EEXIST) {
+        if (err == -ENOMEM) {
             netpoll_unref(pd);
             f->ref = false;
             return err;
         }
+        /* -EPERM: epoll refuses it (a regular file), always ready as
+         * poll(2) says; -EBADF: not open, which poll(2) reports as
+         * POLLNVAL. Either way the case fires and the caller's call says
+         * what it is. */
+        if (err != 0 && err != -EEXIST)
+            f->unpollable = true;
     }
     return 0;
 }

@@ -122,6 +122,7 @@ struct pd {
     uint32_t seq[NDIR];        /* readiness reports; written under lock, read atomic */
     uint32_t stream;           /* an owned SOCK_STREAM socket; atomic relaxed */
     uint64_t drained;          /* read report count seen empty, | DRAINED_MARK; atomic */
+    uint32_t hup;              /* a NETPOLL_HUP report came; atomic, until reset */
     bool expired[NDIR];        /* deadline passed; written under lock, read atomic */
     int64_t deadline[NDIR];    /* nanotime() scale, 0: none; under lock */
     struct pqueue q[NDIR];     /* waiters per direction; under lock */
@@ -300,6 +301,10 @@ static void on_ready(void *arg, uint32_t events)
     pd_t *pd = arg;
     waiter_t *list = NULL;
     rlock(&pd->lock);
+    /* Before the count moves (release): a reader whose noted count
+     * includes this report sees it in netpoll_mark_drained. */
+    if ((events & NETPOLL_HUP) && !__atomic_load_n(&pd->hup, __ATOMIC_RELAXED))
+        __atomic_store_n(&pd->hup, 1, __ATOMIC_RELAXED);
     for (int d = 0; d < NDIR; d++) {
         if (!(events & (d == DIR_READ ? NETPOLL_READ : NETPOLL_WRITE)))
             continue;
@@ -399,6 +404,9 @@ enum io_kind netpoll_kind(pd_t *pd)
  * library did not create is registered lazily (reports before that are
  * never counted). A byte of TCP urgent data also ends a read early; urgent
  * data is out of use, and only delays that read until the next segment.
+ * Nor after the peer's FIN was reported: a read that takes the last bytes
+ * before it comes back short, and the end of file it leaves produces no
+ * further report, so the next read must make its system call (and see 0).
  */
 #define DRAINED_MARK (1ull << 32)
 
@@ -410,7 +418,8 @@ bool netpoll_drained(pd_t *pd, uint64_t seq)
 
 void netpoll_mark_drained(pd_t *pd, uint64_t seq)
 {
-    if (__atomic_load_n(&pd->stream, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&pd->stream, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&pd->hup, __ATOMIC_RELAXED))
         __atomic_store_n(&pd->drained, DRAINED_MARK | (uint32_t)seq, __ATOMIC_RELAXED);
 }
 
@@ -455,6 +464,7 @@ static void reset_locked(pd_t *pd, waiter_t **list)
     __atomic_store_n(&pd->owned, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pd->stream, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pd->drained, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&pd->hup, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pd->kind, IO_KIND_UNKNOWN, __ATOMIC_RELAXED);
 }
 

@@ -885,6 +885,120 @@ GO_API int go_set_write_deadline(int fd, int64_t deadline);
  */
 GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
 
+/*
+ * go_sendfile - send count bytes of in_fd (a regular file) to out_fd (a
+ * socket, pipe or file) without copying them through user space
+ * (sendfile(2)), in as many calls as it takes. Reads in_fd from *offset
+ * and advances *offset by what was sent, leaving in_fd's file position
+ * alone; with offset NULL reads from (and advances) that position. Parks
+ * on the poller while out_fd cannot take more (the library's sockets and
+ * O_NONBLOCK descriptors; other pollable descriptors wait until poll(2)
+ * says there is room, then block their thread in syscall mode); the write
+ * deadline of out_fd and go_close(out_fd) end the wait. Reading in_fd may
+ * block the thread on the disk (other goroutines keep running once
+ * sysmon sees it). count == 0 sends nothing.
+ *
+ * Returns the bytes sent: count, or fewer if in_fd ended first. Or, with
+ * what was sent before it reflected in *offset:
+ *   -ETIMEDOUT   the write deadline of out_fd has passed.
+ *   -EBADF       either descriptor negative or not open, or out_fd closed
+ *                by go_close().
+ *   -EPIPE       the connection is closed for writing (no SIGPIPE for
+ *                sockets); -ECONNRESET likewise.
+ *   -EINVAL      count > SSIZE_MAX, or in_fd does not support sendfile(2)
+ *                (a socket or pipe as source), or out_fd was opened with
+ *                O_APPEND; -ESPIPE (offset given for an unseekable in_fd),
+ *                -EIO, -ENOMEM as sendfile(2).
+ */
+GO_API ssize_t go_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+
+/* ------------------------------------------------------------------------
+ * Buffered reader (a subset of Go's bufio.Reader)
+ *
+ * A go_bufreader reads a descriptor through a buffer, for line and
+ * length-prefixed protocols. Every read it makes is a go_read(), so it
+ * parks as go_read does, and the descriptor's read deadline
+ * (go_set_read_deadline) and go_close() end its waits: the deadlines come
+ * through the descriptor. One reader is for one goroutine at a time (no
+ * lock). It never closes the descriptor; bytes it has buffered are lost
+ * if the caller reads the descriptor directly.
+ *
+ * Errors consume nothing: when go_bufreader_read_until,
+ * go_bufreader_read_line, or go_bufreader_read_full of at most the
+ * buffer's size returns an error (-ETIMEDOUT after a deadline, say), the
+ * bytes it had gathered stay buffered, and a later call (after moving the
+ * deadline) continues with them. A read error is reported once; end of
+ * file is not remembered (the next call reads again).
+ * ---------------------------------------------------------------------- */
+
+typedef struct go_bufreader go_bufreader;
+
+/* What go_bufreader_read_line returns at the end of the stream (an empty
+ * line is 0): -ENODATA. */
+#define GO_EOF (-61)
+
+/* go_bufreader_new - a reader of fd with a buffer of size bytes (0: 4096;
+ * at least 16), which is also the longest line read_line can return.
+ * Never blocks. NULL with errno EBADF (fd < 0), EINVAL (size absurd) or
+ * ENOMEM. */
+GO_API go_bufreader *go_bufreader_new(int fd, size_t size);
+
+/* go_bufreader_free - free the reader (not the descriptor). NULL does
+ * nothing. Never blocks. */
+GO_API void go_bufreader_free(go_bufreader *r);
+
+/* go_bufreader_fd / go_bufreader_buffered - the descriptor (-EINVAL for
+ * NULL); the bytes buffered and not yet returned (0 for NULL): readable
+ * without waiting. Never block. */
+GO_API int go_bufreader_fd(const go_bufreader *r);
+GO_API size_t go_bufreader_buffered(const go_bufreader *r);
+
+/*
+ * go_bufreader_read - read up to n bytes (Go's Reader.Read): what is
+ * buffered, or else what one go_read() brings (straight into buf when n
+ * is at least the buffer's size). Blocks only when nothing is buffered.
+ * Returns the bytes read (> 0), 0 at end of file (or n == 0), or go_read's
+ * errors (-ETIMEDOUT, -EBADF, -ECONNRESET, ...), or -EINVAL (r NULL, buf
+ * NULL with n > 0).
+ */
+GO_API ssize_t go_bufreader_read(go_bufreader *r, void *buf, size_t n);
+
+/*
+ * go_bufreader_read_full - read exactly n bytes (Go's io.ReadFull).
+ * Blocks until they are all there. Returns n, or fewer if the stream
+ * ended first (0: before any byte), or go_read's errors, or -EINVAL.
+ * For n up to the buffer's size an error consumes nothing; for larger n
+ * the bytes read before an error are lost to the caller.
+ */
+GO_API ssize_t go_bufreader_read_full(go_bufreader *r, void *buf, size_t n);
+
+/*
+ * go_bufreader_read_until - read through the first byte equal to delim
+ * (Go's ReadSlice/ReadString), at most n bytes, into buf (not
+ * NUL-terminated). Blocks until delim is buffered, the buffer is full, or
+ * the stream ends. Returns the bytes stored: ending with delim, unless
+ * the piece is longer than n (the first n bytes; the rest follows in the
+ * next call) or than the reader's buffer (the buffer's contents), or the
+ * stream ended without delim (what was left); 0 at end of file with
+ * nothing left. Errors as go_bufreader_read, consuming nothing; -EINVAL
+ * also for n == 0 or delim outside 0..255.
+ */
+GO_API ssize_t go_bufreader_read_until(go_bufreader *r, int delim, void *buf, size_t n);
+
+/*
+ * go_bufreader_read_line - read one line (Go's ReadLine, whole lines only)
+ * into buf, without its "\n" or "\r\n", NUL-terminated. The stream's last
+ * line may lack the newline. Blocks until a whole line is buffered or the
+ * stream ends. Returns the line's length (0 for an empty line), or:
+ *   GO_EOF     the stream ended and nothing is left.
+ *   -EMSGSIZE  the line does not fit in buf (n - 1 bytes) or in the
+ *              reader's buffer; nothing is consumed (take it in pieces
+ *              with go_bufreader_read_until, or drop the connection).
+ *   go_read's errors (-ETIMEDOUT, -EBADF, ...), consuming nothing;
+ *   -EINVAL    r or buf NULL, or n == 0.
+ */
+GO_API ssize_t go_bufreader_read_line(go_bufreader *r, char *buf, size_t n);
+
 /* ------------------------------------------------------------------------
  * Blocking system calls and preemption (Go's entersyscall/exitsyscall)
  *

@@ -51,6 +51,11 @@
  * back are reset to the caller's values before every try. The drained
  * hint is never set for datagram sockets: a short read there says nothing
  * about what else is queued.
+ *
+ * go_sendfile runs sendfile(2) as a write to out_fd: it parks on the
+ * poller while out_fd is full (our sockets and O_NONBLOCK descriptors),
+ * and loops until count bytes went or in_fd ended. Reading in_fd (a
+ * file) may block the thread on the disk, as in Go.
  */
 #include "io.h"
 
@@ -65,6 +70,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -138,6 +144,7 @@ static int ready_now(int fd, uint32_t mode)
 enum op_type {
     OP_READ, OP_WRITE, OP_READV, OP_WRITEV, OP_ACCEPT,
     OP_RECVFROM, OP_SENDTO, OP_RECVMSG, OP_SENDMSG, /* sockets only */
+    OP_SENDFILE, /* to any descriptor, as a write */
 };
 
 struct io_op {
@@ -153,6 +160,8 @@ struct io_op {
     struct msghdr *msg;       /* OP_RECVMSG, OP_SENDMSG */
     size_t namelen0, controllen0; /* OP_RECVMSG: the lengths on entry */
     int flags;                /* the caller's MSG_* flags (datagram ops) */
+    int in_fd;                /* OP_SENDFILE: from in_fd at *offset (NULL: its position) */
+    off_t *offset;
 };
 
 /* The raw system call. sock: use the socket calls with MSG_DONTWAIT.
@@ -206,6 +215,8 @@ static ssize_t raw_call(struct io_op *op, bool sock, size_t cap)
         return recvmsg(op->fd, op->msg, op->flags | MSG_DONTWAIT);
     case OP_SENDMSG:
         return sendmsg(op->fd, op->msg, op->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    case OP_SENDFILE:
+        return sendfile(op->fd, op->in_fd, op->offset, op->n < cap ? op->n : cap);
     }
     errno = EINVAL;
     return -1;
@@ -228,6 +239,22 @@ static ssize_t attempt(struct io_op *op, pd_t *pd, int kind, uint32_t mode)
     ssize_t r;
     switch (kind) {
     case IO_KIND_SOCKET:
+        if (op->type == OP_SENDFILE) {
+            /* No MSG_DONTWAIT for sendfile(2): our sockets and O_NONBLOCK
+             * ones directly, others once poll(2) says there is room, in
+             * syscall mode (it may still block for the rest). */
+            int nb = nonblocking(op->fd, pd);
+            if (nb < 0)
+                return nb;
+            if (!nb) {
+                int rd = ready_now(op->fd, mode);
+                if (rd <= 0)
+                    return rd == 0 ? -EAGAIN : rd;
+                return blocking_call(op, false, SIZE_MAX);
+            }
+            r = raw_call(op, false, SIZE_MAX);
+            return r >= 0 ? r : -errno;
+        }
         if (op->type >= OP_RECVFROM) {
             r = raw_call(op, true, SIZE_MAX);
             return r >= 0 ? r : -errno;
@@ -255,7 +282,7 @@ static ssize_t attempt(struct io_op *op, pd_t *pd, int kind, uint32_t mode)
         r = raw_call(op, true, SIZE_MAX);
         return r >= 0 ? r : -errno;
     case IO_KIND_STREAM: {
-        if (op->type == OP_ACCEPT || op->type >= OP_RECVFROM)
+        if (op->type == OP_ACCEPT || (op->type >= OP_RECVFROM && op->type != OP_SENDFILE))
             return -ENOTSOCK;
         int nb = nonblocking(op->fd, pd);
         if (nb < 0)
@@ -270,7 +297,7 @@ static ssize_t attempt(struct io_op *op, pd_t *pd, int kind, uint32_t mode)
         return blocking_call(op, false, PIPE_BUF);
     }
     default:
-        if (op->type == OP_ACCEPT || op->type >= OP_RECVFROM)
+        if (op->type == OP_ACCEPT || (op->type >= OP_RECVFROM && op->type != OP_SENDFILE))
             return -ENOTSOCK;
         return blocking_call(op, false, SIZE_MAX);
     }
@@ -522,6 +549,31 @@ ssize_t go_sendmsg(int fd, const struct msghdr *msg, int flags)
     /* sendmsg(2) does not write the header. */
     struct io_op op = {.type = OP_SENDMSG, .fd = fd, .msg = (struct msghdr *)msg, .flags = flags};
     return run(&op, NETPOLL_WRITE, 0);
+}
+
+/* ---- sendfile ---------------------------------------------------------------------- */
+
+ssize_t go_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    if (out_fd < 0 || in_fd < 0)
+        return -EBADF;
+    if (count > SSIZE_MAX)
+        return -EINVAL;
+    /* sendfile(2) moves at most 0x7ffff000 bytes a call. */
+    const size_t chunk = 0x7ffff000;
+    size_t done = 0;
+    while (done < count) {
+        size_t n = count - done < chunk ? count - done : chunk;
+        struct io_op op = {.type = OP_SENDFILE, .fd = out_fd, .n = n, .in_fd = in_fd,
+                           .offset = offset};
+        ssize_t r = run(&op, NETPOLL_WRITE, 0);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break; /* in_fd ended */
+        done += (size_t)r;
+    }
+    return (ssize_t)done;
 }
 
 /* ---- accept and connect ---------------------------------------------------------- */

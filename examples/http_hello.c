@@ -7,10 +7,12 @@
  *     })
  *
  * Connections are kept alive; pipelined requests are answered in order,
- * all that arrived together in one write. A request is read only as far
- * as the blank line that ends its headers (a body is not expected and not
- * read: this is a benchmark target, not a web server). "Connection: close",
- * or HTTP/1.0 without "Connection: keep-alive", closes after the answer.
+ * all that arrived together in one write. Requests are read a line at a
+ * time with the library's buffered reader (go_bufreader, Go's
+ * bufio.Reader), only as far as the blank line that ends the headers (a
+ * body is not expected and not read: this is a benchmark target, not a
+ * web server). "Connection: close", or HTTP/1.0 without "Connection:
+ * keep-alive", closes after the answer.
  *
  * Usage: http_hello [port | host:port]     (default 127.0.0.1:8080)
  * Try:   curl -i http://127.0.0.1:8080/   or   wrk -c 100 http://127.0.0.1:8080/
@@ -30,22 +32,16 @@
 
 #define BODY "Hello, World!\n"
 
-/* True if the header block [h, end) has header `name` whose value
- * contains `token` (both compared without regard to case). */
-static int header_has(const char *h, const char *end, const char *name, const char *token)
+/* True if the header line `line` is header `name` and its value contains
+ * `token` (both compared without regard to case). */
+static int header_has(const char *line, const char *name, const char *token)
 {
     size_t nl = strlen(name), tl = strlen(token);
-    for (const char *line = h; line < end;) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        if (!eol)
-            eol = end;
-        if ((size_t)(eol - line) > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            for (const char *v = line + nl + 1; v + tl <= eol; v++)
-                if (strncasecmp(v, token, tl) == 0)
-                    return 1;
-        }
-        line = eol + 1;
-    }
+    if (strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        return 0;
+    for (const char *v = line + nl + 1; *v; v++)
+        if (strncasecmp(v, token, tl) == 0)
+            return 1;
     return 0;
 }
 
@@ -69,39 +65,47 @@ static int respond(char *out, size_t cap)
 static void serve(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    char in[8192], out[16384];
-    size_t have = 0;
-    int done = 0;
+    go_bufreader *r = go_bufreader_new(fd, 8192);
+    char line[8192], out[16384];
+    size_t olen = 0;
+    int done = !r;
     while (!done) {
-        ssize_t n = go_read(fd, in + have, sizeof in - have);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-        /* Answer every complete request in the buffer with one write. */
-        size_t used = 0, olen = 0;
-        char *hdr_end;
-        while (!done && (hdr_end = memmem(in + used, have - used, "\r\n\r\n", 4)) != NULL) {
-            const char *req = in + used, *end = hdr_end + 2;
-            const char *eol = memchr(req, '\n', (size_t)(end - req));
-            int http10 = eol && eol - req >= 9 && memcmp(eol - 9, "HTTP/1.0", 8) == 0;
-            done = header_has(req, end, "Connection", "close") ||
-                   (http10 && !header_has(req, end, "Connection", "keep-alive"));
-            if (olen + 256 > sizeof out) {
-                if (go_write(fd, out, olen) < 0)
-                    goto out;
-                olen = 0;
-            }
-            olen += (size_t)respond(out + olen, sizeof out - olen);
-            used = (size_t)(hdr_end + 4 - in);
+        /* Answer with one write all the requests that came together: write
+         * once none of them is left buffered, before waiting for more. (A
+         * client that sends part of a request and waits for the answers
+         * before it sends the rest would wait for ever: pipelining clients
+         * send whole requests.) */
+        if (olen && go_bufreader_buffered(r) == 0) {
+            if (go_write(fd, out, olen) < 0)
+                break;
+            olen = 0;
         }
-        if (olen && go_write(fd, out, olen) < 0)
+        /* The request line; an empty line between requests is allowed. */
+        ssize_t n = go_bufreader_read_line(r, line, sizeof line);
+        if (n == 0)
+            continue;
+        if (n < 0)
+            break; /* the end, an error, or a line too long for us */
+        int http10 = n >= 8 && memcmp(line + n - 8, "HTTP/1.0", 8) == 0;
+        int close = 0, keep_alive = 0;
+        /* The headers, up to the blank line. */
+        while ((n = go_bufreader_read_line(r, line, sizeof line)) > 0) {
+            close |= header_has(line, "Connection", "close");
+            keep_alive |= header_has(line, "Connection", "keep-alive");
+        }
+        if (n < 0)
             break;
-        memmove(in, in + used, have - used);
-        have -= used;
-        if (have == sizeof in)
-            break; /* headers larger than we accept: give up on the client */
+        done = close || (http10 && !keep_alive);
+        if (olen + 256 > sizeof out) {
+            if (go_write(fd, out, olen) < 0)
+                break;
+            olen = 0;
+        }
+        olen += (size_t)respond(out + olen, sizeof out - olen);
     }
-out:
+    if (olen && done)
+        go_write(fd, out, olen);
+    go_bufreader_free(r);
     go_close(fd);
 }
 

@@ -84,6 +84,32 @@
  * bench_select (4 producers, one consumer): 94 -> 70 ns a message at
  * GOMAXPROCS=1, 105 -> 72 at 2; pingpong (no select) is unchanged.
  *
+ * Descriptor cases (GO_READABLE, GO_WRITABLE). They take part in the
+ * poll order like channel cases, but have no channel lock: their state
+ * lives in the poller (netpoll.c, io.h's netpoll_sel_*). Before pass 0
+ * the select takes a reference on each descriptor (so go_close waits for
+ * the select to leave, and the number cannot be reused under it) and
+ * registers descriptors the library did not create. Pass 0 asks poll(2)
+ * (level-triggered, as go_fd_wait), noting the descriptor's report count
+ * first; a descriptor that is closing or past its deadline counts as
+ * ready (the read or write after it says so). Pass 1 polls again only if
+ * a report came since. Pass 2 queues one iowait per descriptor case under
+ * its pd->lock (inside the channel locks: lock order channel, then poll
+ * descriptor), unless a report came since pass 0's poll(2): then the
+ * select claims itself, takes its waiters back and starts again from pass
+ * 0, which cannot miss the readiness behind that report. Whoever ends a
+ * queued iowait (a readiness report, a deadline, go_close) claims the
+ * select with the CAS on st.done under pd->lock, and after dropping the
+ * lock hands the wake-up over with the same PARKED / TIMER_FIRED
+ * handshake as the timeout (select_wake_claimed). Pass 3 unlinks the
+ * losing iowaits under their pd->locks (poll descriptors are never freed)
+ * and drops the references. While it sleeps with descriptor cases the
+ * select counts once in the poller's waiters (so that Ms poll, and
+ * deadlock detection knows I/O may wake it); a plain thread pokes the
+ * scheduler so that some M polls for it. The case's state needs one
+ * malloc per select that has descriptor cases (the poll(2) calls cost
+ * more): channel-only selects are untouched.
+ *
  * Memory: cases beyond SELECT_STACK_CASES need one malloc for the orders
  * and waiters; if it fails the select returns -ENOMEM having done nothing.
  *

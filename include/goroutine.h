@@ -338,7 +338,9 @@ typedef struct go_select_case {
  *   - go_close(fd) was called, before or during the select, or fd is not
  *     open (poll(2)'s POLLNVAL): the call returns -EBADF (go_close waits
  *     for a select under way to leave, so the number cannot be reused
- *     under it);
+ *     under it). The select returns as soon as go_close has begun; a call
+ *     on fd made before that go_close has returned races it, as any call
+ *     concurrent with go_close does;
  *   - fd cannot be polled (a regular file): always.
  * As with poll(2), readiness can be taken away before the call by another
  * reader, which then waits as usual. A negative fd never fires (as a NULL

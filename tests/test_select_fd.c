@@ -132,6 +132,7 @@ struct wake_arg {
     int fd;
     go_chan *c;
     int how; /* 0: write the descriptor, 1: send on the channel, 2: go_close */
+    go_wg done;
 };
 
 static void waker(void *arg)
@@ -146,6 +147,7 @@ static void waker(void *arg)
     } else {
         CHECK_EQ(go_close(a->fd), 0);
     }
+    go_wg_done(&a->done);
 }
 
 static go_wg blockers;
@@ -156,7 +158,8 @@ static void block_once(int how, bool timed)
     int s[2];
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
     go_chan *c = go_chan_make(sizeof(int), 0);
-    struct wake_arg a = {how == 0 ? s[1] : s[0], c, how};
+    struct wake_arg a = {how == 0 ? s[1] : s[0], c, how, GO_WG_INIT};
+    go_wg_add(&a.done, 1);
     CHECK_EQ(go(waker, &a), 0);
     int v = -1;
     bool ok = false;
@@ -177,11 +180,13 @@ static void block_once(int how, bool timed)
     } else {
         CHECK_EQ(r, 1);
         CHECK_EQ(v, -1);
+        /* The select returns once go_close has begun; the read, once it
+         * has returned (a call that starts while go_close is finishing
+         * races it, as any call does). */
+        go_wg_wait(&a.done);
         CHECK_EQ(go_read(s[0], &b, 1), -EBADF);
     }
-    /* Let the waker finish before its argument goes. */
-    if (how == 1 || how == 2)
-        go_sleep(MS);
+    go_wg_wait(&a.done); /* the waker is done with a */
     if (how != 2)
         CHECK_EQ(go_close(s[0]), 0);
     CHECK_EQ(go_close(s[1]), 0);
@@ -420,6 +425,7 @@ static void pingpong(void)
 struct victim {
     int s[2];
     go_chan *c;
+    go_chan *closed; /* closed once go_close(s[0]) has returned */
     int closed_seen; /* the select fired the descriptor case and the read said -EBADF */
 };
 static struct victim victims[CLOSERS];
@@ -437,6 +443,7 @@ static void victim(void *arg)
             continue;
         }
         CHECK_EQ(r, 1);
+        CHECK(!go_chan_recv(vi->closed, NULL)); /* go_close has returned */
         char b;
         ssize_t n = go_read(vi->s[0], &b, 1);
         CHECK_EQ(n, -EBADF); /* nothing is ever written: only the close wakes it */
@@ -452,6 +459,7 @@ static void close_stress(void)
     for (int i = 0; i < CLOSERS; i++) {
         CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, victims[i].s), 0);
         victims[i].c = go_chan_make(sizeof(int), 0);
+        victims[i].closed = go_chan_make(0, 0);
         CHECK_EQ(go(victim, &victims[i]), 0);
     }
     uint64_t seed = 99;
@@ -462,12 +470,14 @@ static void close_stress(void)
         if (rnd(&seed) & 1)
             go_yield();
         CHECK_EQ(go_close(victims[i].s[0]), 0); /* waits for a select under way */
+        go_chan_close(victims[i].closed);
     }
     go_wg_wait(&victim_wg);
     for (int i = 0; i < CLOSERS; i++) {
         CHECK_EQ(victims[i].closed_seen, 1);
         CHECK_EQ(go_close(victims[i].s[1]), 0);
         go_chan_free(victims[i].c);
+        go_chan_free(victims[i].closed);
     }
 }
 

@@ -138,6 +138,7 @@ struct netpoll_selfd {
     struct iowait iw;
     pd_t *pd;
     uint64_t seq;      /* netpoll_seq() before the last poll(2) */
+    uint32_t epoch;    /* the number's go_close count at netpoll_sel_begin */
     int fd;
     uint32_t mode;     /* NETPOLL_READ or NETPOLL_WRITE */
     bool ref;          /* holds a reference on pd */

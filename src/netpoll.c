@@ -123,6 +123,8 @@ struct pd {
     uint32_t stream;           /* an owned SOCK_STREAM socket; atomic relaxed */
     uint64_t drained;          /* read report count seen empty, | DRAINED_MARK; atomic */
     uint32_t hup;              /* a NETPOLL_HUP report came; atomic, until reset */
+    uint32_t epoch;            /* go_close()s of the number; written under lock
+                                  (held across the close(2)), read atomic */
     bool expired[NDIR];        /* deadline passed; written under lock, read atomic */
     int64_t deadline[NDIR];    /* nanotime() scale, 0: none; under lock */
     struct pqueue q[NDIR];     /* waiters per direction; under lock */
@@ -507,18 +509,27 @@ int netpoll_close(int fd)
     /* Nobody uses the number now: forget it, then close it. The reset
      * comes first because once close() returns the kernel may hand the
      * number to another thread's accept, which registers it afresh. */
+    /* A call may start once CLOSING is cleared, before close(2): on the
+     * old file. If it came to wait, it would sleep on a descriptor about
+     * to vanish from the poller. So pd->lock is held until close(2) has
+     * returned, and the epoch moves under it: a wait that began before
+     * (netpoll_wait, netpoll_sel_*) sees the epoch changed when it takes
+     * the lock to queue, and tries its call again instead, which then
+     * meets the closed number (or, reused, the new file). */
     list = NULL;
     rlock(&pd->dlock);
     rlock(&pd->lock);
     bool in_backend = pd->in_backend;
     reset_locked(pd, &list);
+    __atomic_store_n(&pd->epoch, pd->epoch + 1, __ATOMIC_SEQ_CST);
     __atomic_and_fetch(&pd->refs, ~REF_CLOSING, __ATOMIC_ACQ_REL);
+    if (in_backend)
+        netpoll_backend_close(fd);
+    int r = close(fd) == 0 || errno == EINTR ? 0 : -errno;
     runlock(&pd->lock);
     runlock(&pd->dlock);
     wake_list(list);
-    if (in_backend)
-        netpoll_backend_close(fd);
-    return close(fd) == 0 || errno == EINTR ? 0 : -errno;
+    return r;
 }
 
 int netpoll_open(int fd, enum io_kind kind, bool stream)
@@ -648,6 +659,7 @@ int netpoll_wait(pd_t *pd, int fd, uint32_t modes, uint64_t seq, int64_t deadlin
     int err = backend_ready();
     if (err)
         return err;
+    uint32_t epoch = __atomic_load_n(&pd->epoch, __ATOMIC_SEQ_CST);
     if (!netpoll_owned(pd)) {
         /* See the design comment: re-check the registration every time. */
         err = netpoll_backend_open(fd, pd);
@@ -663,6 +675,11 @@ int netpoll_wait(pd_t *pd, int fd, uint32_t modes, uint64_t seq, int64_t deadlin
     if (err) {
         runlock(&pd->lock);
         return err;
+    }
+    if (pd->epoch != epoch) {
+        /* go_close closed the number since we looked: try again. */
+        runlock(&pd->lock);
+        return 0;
     }
     for (int d = 0; d < NDIR; d++) {
         if ((modes & (1u << d)) && pd->seq[d] != (uint32_t)(seq >> (32 * d))) {
@@ -720,6 +737,7 @@ int netpoll_sel_begin(struct netpoll_selfd *f, int fd, uint32_t mode)
     if (!pd)
         return err;
     f->pd = pd;
+    f->epoch = __atomic_load_n(&pd->epoch, __ATOMIC_SEQ_CST);
     if (netpoll_ref(pd) != 0)
         return 0; /* being closed: ready (a read would say -EBADF) */
     f->ref = true;
@@ -778,8 +796,11 @@ bool netpoll_sel_queue(struct netpoll_selfd *f, struct select_state *st, int cas
     rlock(&pd->lock);
     if (!netpoll_owned(pd))
         pd->in_backend = true;
-    if (netpoll_check(pd, f->mode) != 0 || pd->seq[d] != (uint32_t)(f->seq >> (32 * d))) {
-        /* Closing, past its deadline, or a report came since the check. */
+    if (netpoll_check(pd, f->mode) != 0 || pd->seq[d] != (uint32_t)(f->seq >> (32 * d)) ||
+        pd->epoch != f->epoch) {
+        /* Closing, past its deadline, a report came since the check, or
+         * the number was closed since netpoll_sel_begin (see
+         * netpoll_close): look again. */
         runlock(&pd->lock);
         return false;
     }

@@ -815,6 +815,34 @@ GO_API void go_syscall_exit(void);
  * go_syscall_exit(). Returns what fn returns. */
 GO_API long go_blocking(long (*fn)(void *arg), void *arg);
 
+/* ---------------------------------------------------------------------
+ * Seeing inside: dumps, the leak report
+ *
+ * A dump lists every goroutine in Go's layout: "goroutine N [state]:",
+ * its backtrace (function, file:line; from its saved registers if it is
+ * parked), "created by FUNCTION in goroutine N" with the call site, and
+ * its stack's high-water mark. The runtime prints one on every fatal
+ * error and on SIGQUIT (then exits with status 2, as Go does; with
+ * GOROUTINE_DEBUG=dumpcontinue=1 it goes on running). A goroutine running
+ * on another thread is listed without its stack. Names and lines need the
+ * program built with -g; no -rdynamic is needed. The environment variable
+ * GOROUTINE_DEBUG=leaks=1 prints the goroutines still blocked when the
+ * program exits (main returns or exit is called).
+ * ---------------------------------------------------------------------- */
+
+/* go_dump - write every goroutine to fd. Safe from any goroutine or
+ * thread and from a signal handler; allocates nothing. Blocks only while
+ * another thread is dumping. Returns 0, or -EBADF if fd < 0 (a write
+ * error is not reported). */
+GO_API int go_dump(int fd);
+
+/* go_leaks - write to fd, in the dump's layout, every goroutine that is
+ * blocked (waiting on a channel, lock, timer, I/O...), and return how
+ * many there were; -EBADF if fd < 0. Meant for the end of a test or a
+ * program, when anything still blocked has leaked. Same safety as
+ * go_dump. */
+GO_API int64_t go_leaks(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,7 +20,27 @@ __attribute__((noreturn)) void debug_stack_overflow(g_t *g, void *addr);
             debug_fatal("runtime: assertion failed: " #cond);                    \
     } while (0)
 
-/* The all-goroutines list, for dumps (proc.c). */
+/* Every goroutine, in Go's layout with backtraces (go_dump). */
 void debug_dump_goroutines(int fd);
+
+/* GOROUTINE_DEBUG, read once by debug_init() at start-up. */
+struct debug_settings {
+    bool dumpcontinue; /* SIGQUIT dumps and returns instead of exit(2) */
+    bool leaks;        /* leak report at exit */
+    bool scheddetail;  /* schedtrace adds per-P and per-M lines */
+    long schedtrace_ms; /* > 0: a SCHED line every this many ms */
+};
+extern struct debug_settings debug_settings;
+
+/* Read GOROUTINE_DEBUG, install the SIGQUIT handler, arm the leak report;
+ * called once from rt_init. */
+void debug_init(void);
+/* Called first by the SIGSEGV/SIGBUS handler: if this thread is reading
+ * another goroutine's stack for a dump, abandon that read (does not
+ * return); otherwise returns. */
+void debug_probe_fault(void);
+/* Called first by every SIGURG handler on an M: answers a dump's request
+ * to sample this M's stack (see debug.c). */
+void debug_on_sigurg(void *uc);
 
 #endif /* GO_DEBUG_H */

@@ -135,6 +135,10 @@ struct g {
     void *fiber;          /* sanitizer fiber handle (TSan), or NULL */
     const void *asan_bottom; /* ASan fiber bookkeeping */
     size_t asan_size;
+    /* Who created it, for dumps: the creator's goroutine id (0: a plain
+     * thread) and the return address of its go()/go_spawn() call. */
+    int64_t parent_id;
+    uintptr_t created_pc;
     char name[G_NAME_MAX];
 };
 

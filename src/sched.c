@@ -2152,6 +2152,7 @@ static void do_init(void)
     }
     stack_init();
     stack_install_handler();
+    debug_init();
     proc_init();
     rlock(&sched.lock);
     if (grow_procs(n) != 0)

@@ -311,6 +311,7 @@ static int handler_installed;
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
+    debug_probe_fault(); /* a dump reading a stack that changed under it */
     m_t *m = sched_getm();
     g_t *g = m ? m->curg : NULL;
     uint8_t *addr = si->si_addr;

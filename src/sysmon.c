@@ -131,6 +131,7 @@ static void on_sigurg(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig;
     (void)si;
+    debug_on_sigurg(ucv); /* a dump sampling this M's stack */
     m_t *m = sched_tls_m;
     g_t *g = m ? m->curg : NULL;
     /* A pending after-switch action means the runtime is mid-switch (it

@@ -843,6 +843,49 @@ GO_API int go_dump(int fd);
  * go_dump. */
 GO_API int64_t go_leaks(int fd);
 
+/* ---------------------------------------------------------------------
+ * Scheduler counters and trace
+ *
+ * GOROUTINE_DEBUG=schedtrace=MS prints Go's line to stderr every MS ms:
+ *   SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 idlethreads=1 runqueue=0 [3 1]
+ * (threads counts the runtime's own threads too; the list is each P's
+ * local queue). Adding scheddetail=1 prints one line per P, M and
+ * goroutine instead of the list, as Go does.
+ * ---------------------------------------------------------------------- */
+
+typedef struct go_stats {
+    /* Counters since start-up. Each is exact and only grows; counters
+     * read together may be a few events apart (they are summed over the
+     * Ps, not taken under a lock). */
+    uint64_t created;        /* goroutines created */
+    uint64_t exited;         /* goroutines that finished */
+    uint64_t switches;       /* goroutines scheduled onto a thread */
+    uint64_t parks;          /* goroutines that blocked */
+    uint64_t wakeups;        /* goroutines made runnable again */
+    uint64_t steals;         /* run-queue steals between Ps */
+    uint64_t handoffs;       /* Ps taken from threads blocked in system calls */
+    uint64_t preempt_coop;   /* preempted at a runtime check (a blocking call
+                              * asked to yield parks instead: a park) */
+    uint64_t preempt_signal; /* preemptions by signal */
+    /* Gauges, now. */
+    int64_t goroutines;      /* live: created - exited */
+    int32_t gomaxprocs, idleprocs;
+    int32_t threads;         /* Ms plus the runtime's own threads */
+    int32_t idlethreads, spinningthreads;
+    int64_t runqueue_global; /* goroutines in the global run queue */
+    int64_t runqueue_local;  /* in the Ps' local run queues */
+    int64_t stacks_cached;   /* finished goroutines' stacks kept for reuse */
+    uint64_t stack_used;     /* live goroutines' stack high-water marks, summed (bytes) */
+    uint64_t stack_max_used; /* the largest of them */
+} go_stats_t;
+
+/* go_stats - fill *s. Never blocks; safe from any thread. The stack
+ * figures ask the kernel which stack pages are backed (one mincore call
+ * per goroutine), so the call costs time in proportion to the number of
+ * live goroutines. All zero before the runtime starts. Returns 0, or
+ * -EINVAL if s is NULL. */
+GO_API int go_stats(go_stats_t *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,7 +107,7 @@ static uintptr_t saved_sp(g_t *g)
  * backed to the top (mincore, async-signal-safe). A stack reused from the
  * pool keeps the pages of its earlier goroutines until the scavenger
  * drops them, so this is the slot's mark as much as g's. */
-static size_t stack_used(g_t *g)
+size_t debug_stack_used(g_t *g)
 {
     long pg = sysconf(_SC_PAGESIZE);
     uintptr_t lo = ((uintptr_t)g->stack_lo + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
@@ -243,7 +243,7 @@ static void put_created(dbg_out_t *o, g_t *g)
 
 static void put_stack_use(dbg_out_t *o, g_t *g)
 {
-    size_t used = stack_used(g);
+    size_t used = debug_stack_used(g);
     dbg_puts(o, "stack: ");
     dbg_putu(o, (uint64_t)used);
     dbg_puts(o, " of ");
@@ -546,4 +546,5 @@ void debug_init(void)
     }
     if (debug_settings.leaks)
         atexit(leaks_at_exit);
+    stats_start();
 }

@@ -42,5 +42,10 @@ void debug_probe_fault(void);
 /* Called first by every SIGURG handler on an M: answers a dump's request
  * to sample this M's stack (see debug.c). */
 void debug_on_sigurg(void *uc);
+/* g's stack high-water mark in bytes: from the lowest page backed by
+ * memory to the top (mincore). Async-signal-safe. */
+size_t debug_stack_used(g_t *g);
+/* Start schedtrace's thread if GOROUTINE_DEBUG asks for it (stats.c). */
+void stats_start(void);
 
 #endif /* GO_DEBUG_H */

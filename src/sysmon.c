@@ -124,6 +124,9 @@ void go_preempt_trampoline(void);
 void go_preempt_yield(void) __attribute__((visibility("hidden")));
 void go_preempt_yield(void)
 {
+    m_t *m = sched_getm();
+    if (m && m->p)
+        P_STAT_INC(m->p, npreempt_sig);
     sched_gopreempt();
 }
 

@@ -213,12 +213,26 @@ static int trace_child(bool detail)
     FILE *errf = fdopen(err, "w");
     for (int i = 0; i < 4; i++)
         CHECK(go(busy, NULL) == 0);
+    /* Lines written before the goroutines existed are skipped: up to our
+     * marker, and then up to the first SCHED line after it. */
+    const char mark[] = "MARK\n";
+    CHECK(write(2, mark, sizeof mark - 1) == (ssize_t)(sizeof mark - 1));
     regex_t re;
     CHECK(regcomp(&re, sched_re, REG_EXTENDED) == 0);
     FILE *in = fdopen(fds[0], "r");
     char line[4096];
     int sched_lines = 0, p_lines = 0, m_lines = 0, g_lines = 0, gomaxprocs = -1;
+    bool marked = false;
     while (sched_lines < 3 && fgets(line, sizeof line, in)) {
+        /* The marker may land inside a line written at the same time. */
+        char *mk = strstr(line, "MARK");
+        if (mk && !marked) {
+            marked = true;
+            memmove(mk, mk + 5, strlen(mk + 5) + 1);
+            continue;
+        }
+        if (!marked || (sched_lines == 0 && strncmp(line, "SCHED ", 6) != 0))
+            continue;
         line[strcspn(line, "\n")] = 0;
         regmatch_t m[4];
         if (strncmp(line, "SCHED ", 6) == 0) {

@@ -106,6 +106,14 @@ void stack_init(void)
             fprintf(stderr, "libgoroutine: ignoring invalid GOROUTINE_STACK_SIZE=%s "
                             "(want %d..%zu bytes)\n", s, GO_STACK_MIN, GO_STACK_MAX);
     }
+    /* GOROUTINE_STACK_GUARD=mprotect: PROT_NONE guards, each its own
+     * mapping, instead of guard regions inside one. gdb's gcore (13.x)
+     * reads memory a mapping chunk at a time and drops a whole 1 MiB chunk
+     * whose read trips over a guard region, goroutine stacks and
+     * descriptors included; with this setting its core files hold them. */
+    const char *gm = getenv("GOROUTINE_STACK_GUARD");
+    if (gm && strcmp(gm, "mprotect") == 0)
+        guard_mode = GUARD_MPROTECT;
     long maxmap = 65530;
     FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
     if (f) {

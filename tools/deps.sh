@@ -29,6 +29,8 @@ install() {
         exit 1
     fi
 }
+# gdb (and its gcore) for the gdb extension's tests (skipped without).
+have gdb || need+=(gdb)
 # libunwind's header, for goroutine dumps unwound from saved registers
 # (optional: without it, frame-pointer backtraces). Debian names it so.
 if have dpkg-query && ! dpkg-query -W -f='${Status}' libunwind-dev 2>/dev/null | grep -q 'ok installed'; then

@@ -96,10 +96,15 @@ static int unwind_parked(g_t *g)
 /* What changes whenever g runs and parks again. */
 static uintptr_t saved_sp(g_t *g)
 {
-#ifdef GO_CONTEXT_ASM
+#if defined(GO_CONTEXT_ASM)
     return (uintptr_t)__atomic_load_n(&g->ctx.sp, __ATOMIC_ACQUIRE);
-#else
+#elif defined(__x86_64__)
     return (uintptr_t)__atomic_load_n(&g->ctx.uc.uc_mcontext.gregs[REG_RSP], __ATOMIC_ACQUIRE);
+#elif defined(__aarch64__)
+    return (uintptr_t)__atomic_load_n(&g->ctx.uc.uc_mcontext.sp, __ATOMIC_ACQUIRE);
+#else
+    (void)g;
+    return 0;
 #endif
 }
 

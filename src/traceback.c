@@ -43,12 +43,12 @@
 #include <link.h>
 #include <setjmp.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #ifdef GO_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
-#include <ucontext.h>
 /* libunwind is opened at start-up (tb_init) rather than linked: Debian's
  * static libunwind.a is not position-independent, so a program linking
  * the static libgoroutine could not link it, and a program whose system
@@ -324,6 +324,8 @@ NO_SANITIZE int tb_unwind_saved(const ctx_t *ctx, uintptr_t lo, uintptr_t hi, tb
 #else
     /* ucontext build: the saved context is a ucontext_t already. */
 #ifdef GO_HAVE_LIBUNWIND
+    (void)lo;
+    (void)hi;
     if (!have_uw)
         return 0;
     ucontext_t uc = ctx->uc;

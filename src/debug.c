@@ -132,7 +132,7 @@ size_t debug_stack_used(g_t *g)
     return (uintptr_t)g->stack_hi - hi;
 }
 
-static bool in_syscall(g_t *g)
+DEBUG_RACY static bool in_syscall(g_t *g)
 {
     m_t *m = __atomic_load_n(&g->m, __ATOMIC_RELAXED);
     return m && __atomic_load_n(&m->curg, __ATOMIC_RELAXED) == g &&
@@ -202,7 +202,7 @@ static int sample_m(m_t *m)
     return sample.n;
 }
 
-static void put_header(dbg_out_t *o, g_t *g, uint32_t st)
+DEBUG_RACY static void put_header(dbg_out_t *o, g_t *g, uint32_t st)
 {
     dbg_puts(o, "goroutine ");
     dbg_putu(o, (uint64_t)g->id);
@@ -231,7 +231,7 @@ static void put_header(dbg_out_t *o, g_t *g, uint32_t st)
     }
 }
 
-static void put_created(dbg_out_t *o, g_t *g)
+DEBUG_RACY static void put_created(dbg_out_t *o, g_t *g)
 {
     if (!g->created_pc)
         return;
@@ -258,7 +258,7 @@ static void put_stack_use(dbg_out_t *o, g_t *g)
 
 /* Frames of g: `self` is the goroutine (or thread) doing the dump; uc
  * the signal context it was interrupted in, if any. */
-static void put_frames(dbg_out_t *o, g_t *g, bool self, void *uc, uint32_t st)
+DEBUG_RACY static void put_frames(dbg_out_t *o, g_t *g, bool self, void *uc, uint32_t st)
 {
     int n;
     if (self) {
@@ -288,7 +288,7 @@ static void put_frames(dbg_out_t *o, g_t *g, bool self, void *uc, uint32_t st)
     }
 }
 
-static void dump_g(dbg_out_t *o, g_t *g, g_t *self, void *uc, bool traces)
+DEBUG_RACY static void dump_g(dbg_out_t *o, g_t *g, g_t *self, void *uc, bool traces)
 {
     uint32_t st = __atomic_load_n(&g->status, __ATOMIC_RELAXED);
     put_header(o, g, st);
@@ -341,7 +341,7 @@ static void dump_leave(bool owner)
 enum which { DUMP_ALL, DUMP_BLOCKED };
 
 /* The dump proper; returns the number of goroutines that matched. */
-static int64_t dump(int fd, void *uc, enum which which)
+DEBUG_RACY static int64_t dump(int fd, void *uc, enum which which)
 {
     tb_init();
     bool owner = dump_enter();
@@ -488,7 +488,7 @@ static void on_sigquit(int sig, siginfo_t *si, void *uc)
     errno = saved;
 }
 
-static void leaks_at_exit(void)
+DEBUG_RACY static void leaks_at_exit(void)
 {
     dbg_out_t o = {.n = 0, .fd = 2};
     /* Count first, so that the header can say how many. */
@@ -551,5 +551,4 @@ void debug_init(void)
     }
     if (debug_settings.leaks)
         atexit(leaks_at_exit);
-    stats_start();
 }

@@ -23,6 +23,22 @@ __attribute__((noreturn)) void debug_stack_overflow(g_t *g, void *addr);
 /* Every goroutine, in Go's layout with backtraces (go_dump). */
 void debug_dump_goroutines(int fd);
 
+/* For the dumps, schedtrace and go_stats, which read other threads'
+ * fields without their locks by design (as Go's do: a dump must work
+ * while those locks are held, and a trace must not slow the scheduler):
+ * a value read mid-update is shown as it is. TSan is told not to
+ * instrument these readers. */
+#if defined(__SANITIZE_THREAD__)
+#define DEBUG_RACY __attribute__((no_sanitize("thread")))
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DEBUG_RACY __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef DEBUG_RACY
+#define DEBUG_RACY
+#endif
+
 /* GOROUTINE_DEBUG, read once by debug_init() at start-up. */
 struct debug_settings {
     bool dumpcontinue; /* SIGQUIT dumps and returns instead of exit(2) */
@@ -45,7 +61,8 @@ void debug_on_sigurg(void *uc);
 /* g's stack high-water mark in bytes: from the lowest page backed by
  * memory to the top (mincore). Async-signal-safe. */
 size_t debug_stack_used(g_t *g);
-/* Start schedtrace's thread if GOROUTINE_DEBUG asks for it (stats.c). */
+/* Start schedtrace's thread if GOROUTINE_DEBUG asks for it (stats.c);
+ * called by rt_init once the Ps exist. */
 void stats_start(void);
 
 #endif /* GO_DEBUG_H */

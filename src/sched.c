@@ -2176,6 +2176,7 @@ static void do_init(void)
     if (newm(NULL, false) != 0)
         RT_THROW("cannot create the first thread");
     sysmon_start();
+    stats_start(); /* schedtrace, once the Ps exist */
     __atomic_store_n(&rt_started, 1, __ATOMIC_RELEASE);
 }
 

@@ -36,30 +36,33 @@
 #include "sched.h"
 #include "traceback.h"
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* A racy read (see DEBUG_RACY): volatile, so that each field is read
+ * once, whole (aligned), and not through TSan's atomic hooks, which
+ * no_sanitize("thread") leaves in place. */
+#define LOAD(x) (*(volatile __typeof__(x) *)&(x))
 
-static int32_t runq_len(p_t *p)
+DEBUG_RACY static int32_t runq_len(p_t *p)
 {
-    uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
-    uint32_t t = __atomic_load_n(&p->rq.tail, __ATOMIC_ACQUIRE);
+    uint32_t h = LOAD(p->rq.head);
+    uint32_t t = LOAD(p->rq.tail);
     int32_t n = (int32_t)(t - h);
     if (n < 0 || n > RUNQ_SIZE)
         n = 0; /* read mid-update */
-    if (__atomic_load_n(&p->rq.next, __ATOMIC_RELAXED))
+    if (LOAD(p->rq.next))
         n++;
     return n;
 }
 
-int go_stats(go_stats_t *s)
+DEBUG_RACY int go_stats(go_stats_t *s)
 {
     if (!s)
         return -EINVAL;
     memset(s, 0, sizeof *s);
-    if (!__atomic_load_n(&rt_started, __ATOMIC_ACQUIRE))
+    if (!LOAD(rt_started))
         return 0;
     int64_t created = LOAD(sched.nplaincreated), exited = 0;
     s->wakeups = LOAD(sched.nplainready);
-    int32_t np = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    int32_t np = LOAD(sched.nallp);
     for (int32_t i = 0; i < np; i++) {
         p_t *p = allp[i];
         created += LOAD(p->ncreated);
@@ -112,7 +115,7 @@ static void kv(dbg_out_t *o, const char *k, int64_t v)
     dbg_putu(o, (uint64_t)v);
 }
 
-static void trace_once(dbg_out_t *o, bool detail)
+DEBUG_RACY static void trace_once(dbg_out_t *o, bool detail)
 {
     int32_t np = LOAD(sched.gomaxprocs);
     kv(o, "SCHED ", (nanotime() - start_ns) / 1000000);
@@ -135,7 +138,7 @@ static void trace_once(dbg_out_t *o, bool detail)
     dbg_puts(o, "\n");
     for (int32_t i = 0; i < np; i++) {
         p_t *p = allp[i];
-        m_t *m = __atomic_load_n(&p->m, __ATOMIC_RELAXED);
+        m_t *m = LOAD(p->m);
         kv(o, "  P", i);
         kv(o, ": status=", LOAD(p->status));
         kv(o, " schedtick=", LOAD(p->schedtick));
@@ -146,7 +149,7 @@ static void trace_once(dbg_out_t *o, bool detail)
         kv(o, " timerslen=", LOAD(p->ntimers));
         dbg_puts(o, "\n");
     }
-    for (m_t *m = __atomic_load_n(&sched.allm, __ATOMIC_ACQUIRE); m; m = m->allnext) {
+    for (m_t *m = LOAD(sched.allm); m; m = LOAD(m->allnext)) {
         p_t *p = LOAD(m->p);
         g_t *g = LOAD(m->curg);
         g_t *lg = LOAD(m->lockedg);
@@ -159,7 +162,7 @@ static void trace_once(dbg_out_t *o, bool detail)
         dbg_puts(o, "\n");
     }
     int shown = 0;
-    for (g_t *g = proc_allg_first(); g; g = g->allnext) {
+    for (g_t *g = proc_allg_first(); g; g = LOAD(g->allnext)) {
         uint32_t st = LOAD(g->status);
         if (st == G_DEAD || st == G_IDLE)
             continue;

@@ -177,9 +177,15 @@ static void on_sigurg(int sig, siginfo_t *si, void *uc)
     debug_on_sigurg(uc);
 }
 
+#define SAMPLE_WAIT_NS 100000000LL   /* one M */
+#define SAMPLE_BUDGET_NS 500000000LL /* one dump, waiting in all */
+static int64_t sample_budget; /* under dump_owner */
+
 /* Frames of the goroutine running on m, or -1. */
 static int sample_m(m_t *m)
 {
+    if (sample_budget <= 0)
+        return -1;
     pthread_t th = __atomic_load_n(&m->thread, __ATOMIC_ACQUIRE);
     if (!th)
         return -1;
@@ -190,9 +196,16 @@ static int sample_m(m_t *m)
         __atomic_store_n(&sample.target, NULL, __ATOMIC_RELEASE);
         return -1;
     }
-    struct timespec ts = {0, 200000};
-    for (int i = 0; i < 500 && !__atomic_load_n(&sample.done, __ATOMIC_ACQUIRE); i++)
+    /* Each M gets SAMPLE_WAIT_NS to answer, and one dump waits
+     * SAMPLE_BUDGET_NS in all: an M that cannot take the signal (its handler busy, or held
+     * back by a sanitizer) must not stall a dying program. */
+    struct timespec ts = {0, 100000};
+    int64_t start = nanotime(), until = start + SAMPLE_WAIT_NS;
+    if (until > start + sample_budget)
+        until = start + sample_budget;
+    while (!__atomic_load_n(&sample.done, __ATOMIC_ACQUIRE) && nanotime() < until)
         nanosleep(&ts, NULL);
+    sample_budget -= nanotime() - start;
     m_t *want = m;
     if (__atomic_compare_exchange_n(&sample.target, &want, NULL, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED))
@@ -346,6 +359,8 @@ DEBUG_RACY static int64_t dump(int fd, void *uc, enum which which)
     tb_init();
     bool owner = dump_enter();
     bool traces = owner;
+    if (owner)
+        sample_budget = SAMPLE_BUDGET_NS;
     dbg_out_t o = {.n = 0, .fd = fd};
     g_t *self = sched_getg();
     int64_t shown = 0, skipped = 0;
@@ -411,6 +426,13 @@ int64_t go_leaks(int fd)
 /* ---- dying ------------------------------------------------------------------ */
 
 static int dying;
+/* The context of the fault being reported, if any (debug_set_fault_context). */
+static __thread void *fault_uc __attribute__((tls_model("initial-exec")));
+
+void debug_set_fault_context(void *uc)
+{
+    fault_uc = uc;
+}
 
 __attribute__((noreturn)) static void die(const char *prefix, const char *msg,
                                           const char *pre)
@@ -427,7 +449,8 @@ __attribute__((noreturn)) static void die(const char *prefix, const char *msg,
     dbg_puts(&o, msg);
     dbg_puts(&o, "\n\n");
     dbg_flush(&o);
-    debug_dump_goroutines(2);
+    /* From the faulting instruction, not from this handler's frames. */
+    dump(2, fault_uc, DUMP_ALL);
     /* abort() must not be caught by our own handlers; restore default. */
     signal(SIGABRT, SIG_DFL);
     abort();

@@ -10,7 +10,10 @@
 __attribute__((noreturn)) void debug_fatal(const char *msg);
 /* Go's "panic: msg" for an unrecovered runtime panic, the dump, abort. */
 __attribute__((noreturn)) void debug_panic(const char *msg);
-/* The stack-overflow report; async-signal-safe. addr may be NULL. */
+/* The stack-overflow report; async-signal-safe. addr may be NULL. A
+ * fault handler first names its signal context, so that the dump unwinds
+ * the faulting goroutine from the faulting instruction. */
+void debug_set_fault_context(void *uc);
 __attribute__((noreturn)) void debug_stack_overflow(g_t *g, void *addr);
 /* Internal invariant broken: "fatal error: runtime: msg". */
 #define RT_THROW(msg) debug_fatal("runtime: " msg)

@@ -323,8 +323,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     m_t *m = sched_getm();
     g_t *g = m ? m->curg : NULL;
     uint8_t *addr = si->si_addr;
-    if (g && addr >= g->stack_lo - STACK_GUARD_SIZE && addr < g->stack_lo)
+    if (g && addr >= g->stack_lo - STACK_GUARD_SIZE && addr < g->stack_lo) {
+        debug_set_fault_context(uc);
         debug_stack_overflow(g, addr);
+    }
     /* Not ours: hand it to whoever had it before, or die as we would have. */
     struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
     if (old->sa_flags & SA_SIGINFO) {

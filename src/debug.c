@@ -177,8 +177,8 @@ static void on_sigurg(int sig, siginfo_t *si, void *uc)
     debug_on_sigurg(uc);
 }
 
-#define SAMPLE_WAIT_NS 100000000LL   /* one M */
-#define SAMPLE_BUDGET_NS 500000000LL /* one dump, waiting in all */
+#define SAMPLE_WAIT_NS 500000000LL   /* one M */
+#define SAMPLE_BUDGET_NS 1000000000LL /* one dump, waiting in all */
 static int64_t sample_budget; /* under dump_owner */
 
 /* Frames of the goroutine running on m, or -1. */

@@ -1179,6 +1179,77 @@ GO_API long go_blocking(long (*fn)(void *arg), void *arg);
  * call, as the libc hooks (libgoroutine-hook) do. Never blocks. */
 GO_API int go_can_park(void);
 
+/* ---------------------------------------------------------------------
+ * Seeing inside: dumps, the leak report
+ *
+ * A dump lists every goroutine in Go's layout: "goroutine N [state]:",
+ * its backtrace (function, file:line; from its saved registers if it is
+ * parked), "created by FUNCTION in goroutine N" with the call site, and
+ * its stack's high-water mark. The runtime prints one on every fatal
+ * error and on SIGQUIT (then exits with status 2, as Go does; with
+ * GOROUTINE_DEBUG=dumpcontinue=1 it goes on running). A goroutine running
+ * on another thread is listed without its stack. Names and lines need the
+ * program built with -g; no -rdynamic is needed. The environment variable
+ * GOROUTINE_DEBUG=leaks=1 prints the goroutines still blocked when the
+ * program exits (main returns or exit is called).
+ * ---------------------------------------------------------------------- */
+
+/* go_dump - write every goroutine to fd. Safe from any goroutine or
+ * thread and from a signal handler; allocates nothing. Blocks only while
+ * another thread is dumping. Returns 0, or -EBADF if fd < 0 (a write
+ * error is not reported). */
+GO_API int go_dump(int fd);
+
+/* go_leaks - write to fd, in the dump's layout, every goroutine that is
+ * blocked (waiting on a channel, lock, timer, I/O...), and return how
+ * many there were; -EBADF if fd < 0. Meant for the end of a test or a
+ * program, when anything still blocked has leaked. Same safety as
+ * go_dump. */
+GO_API int64_t go_leaks(int fd);
+
+/* ---------------------------------------------------------------------
+ * Scheduler counters and trace
+ *
+ * GOROUTINE_DEBUG=schedtrace=MS prints Go's line to stderr every MS ms:
+ *   SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 idlethreads=1 runqueue=0 [3 1]
+ * (threads counts the runtime's own threads too; the list is each P's
+ * local queue). Adding scheddetail=1 prints one line per P, M and
+ * goroutine instead of the list, as Go does.
+ * ---------------------------------------------------------------------- */
+
+typedef struct go_stats {
+    /* Counters since start-up. Each is exact and only grows; counters
+     * read together may be a few events apart (they are summed over the
+     * Ps, not taken under a lock). */
+    uint64_t created;        /* goroutines created */
+    uint64_t exited;         /* goroutines that finished */
+    uint64_t switches;       /* goroutines scheduled onto a thread */
+    uint64_t parks;          /* goroutines that blocked */
+    uint64_t wakeups;        /* goroutines made runnable again */
+    uint64_t steals;         /* run-queue steals between Ps */
+    uint64_t handoffs;       /* Ps taken from threads blocked in system calls */
+    uint64_t preempt_coop;   /* preempted at a runtime check (a blocking call
+                              * asked to yield parks instead: a park) */
+    uint64_t preempt_signal; /* preemptions by signal */
+    /* Gauges, now. */
+    int64_t goroutines;      /* live: created - exited */
+    int32_t gomaxprocs, idleprocs;
+    int32_t threads;         /* Ms plus the runtime's own threads */
+    int32_t idlethreads, spinningthreads;
+    int64_t runqueue_global; /* goroutines in the global run queue */
+    int64_t runqueue_local;  /* in the Ps' local run queues */
+    int64_t stacks_cached;   /* finished goroutines' stacks kept for reuse */
+    uint64_t stack_used;     /* live goroutines' stack high-water marks, summed (bytes) */
+    uint64_t stack_max_used; /* the largest of them */
+} go_stats_t;
+
+/* go_stats - fill *s. Never blocks; safe from any thread. The stack
+ * figures ask the kernel which stack pages are backed (one mincore call
+ * per goroutine), so the call costs time in proportion to the number of
+ * live goroutines. All zero before the runtime starts. Returns 0, or
+ * -EINVAL if s is NULL. */
+GO_API int go_stats(go_stats_t *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,10 @@
 __attribute__((noreturn)) void debug_fatal(const char *msg);
 /* Go's "panic: msg" for an unrecovered runtime panic, the dump, abort. */
 __attribute__((noreturn)) void debug_panic(const char *msg);
-/* The stack-overflow report; async-signal-safe. addr may be NULL. */
+/* The stack-overflow report; async-signal-safe. addr may be NULL. A
+ * fault handler first names its signal context, so that the dump unwinds
+ * the faulting goroutine from the faulting instruction. */
+void debug_set_fault_context(void *uc);
 __attribute__((noreturn)) void debug_stack_overflow(g_t *g, void *addr);
 /* Internal invariant broken: "fatal error: runtime: msg". */
 #define RT_THROW(msg) debug_fatal("runtime: " msg)
@@ -20,7 +23,49 @@ __attribute__((noreturn)) void debug_stack_overflow(g_t *g, void *addr);
             debug_fatal("runtime: assertion failed: " #cond);                    \
     } while (0)
 
-/* The all-goroutines list, for dumps (proc.c). */
+/* Every goroutine, in Go's layout with backtraces (go_dump). */
 void debug_dump_goroutines(int fd);
+
+/* For the dumps, schedtrace and go_stats, which read other threads'
+ * fields without their locks by design (as Go's do: a dump must work
+ * while those locks are held, and a trace must not slow the scheduler):
+ * a value read mid-update is shown as it is. TSan is told not to
+ * instrument these readers. */
+#if defined(__SANITIZE_THREAD__)
+#define DEBUG_RACY __attribute__((no_sanitize("thread")))
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DEBUG_RACY __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef DEBUG_RACY
+#define DEBUG_RACY
+#endif
+
+/* GOROUTINE_DEBUG, read once by debug_init() at start-up. */
+struct debug_settings {
+    bool dumpcontinue; /* SIGQUIT dumps and returns instead of exit(2) */
+    bool leaks;        /* leak report at exit */
+    bool scheddetail;  /* schedtrace adds per-P and per-M lines */
+    long schedtrace_ms; /* > 0: a SCHED line every this many ms */
+};
+extern struct debug_settings debug_settings;
+
+/* Read GOROUTINE_DEBUG, install the SIGQUIT handler, arm the leak report;
+ * called once from rt_init. */
+void debug_init(void);
+/* Called first by the SIGSEGV/SIGBUS handler: if this thread is reading
+ * another goroutine's stack for a dump, abandon that read (does not
+ * return); otherwise returns. */
+void debug_probe_fault(void);
+/* Called first by every SIGURG handler on an M: answers a dump's request
+ * to sample this M's stack (see debug.c). */
+void debug_on_sigurg(void *uc);
+/* g's stack high-water mark in bytes: from the lowest page backed by
+ * memory to the top (mincore). Async-signal-safe. */
+size_t debug_stack_used(g_t *g);
+/* Start schedtrace's thread if GOROUTINE_DEBUG asks for it (stats.c);
+ * called by rt_init once the Ps exist. */
+void stats_start(void);
 
 #endif /* GO_DEBUG_H */

@@ -399,7 +399,7 @@ static int64_t new_goid(m_t *m)
     return p->goidcache++;
 }
 
-static int spawn(const go_attr *attr, go_func fn, void *arg)
+static int spawn(const go_attr *attr, go_func fn, void *arg, uintptr_t pc)
 {
     size_t stack_size = attr ? attr->stack_size : 0;
     size_t arg_size = attr ? attr->arg_size : 0;
@@ -427,6 +427,8 @@ static int spawn(const go_attr *attr, go_func fn, void *arg)
     g->arg = arg;
     g->frame_top = top;
     g->id = new_goid(m);
+    g->parent_id = m && m->curg ? m->curg->id : 0;
+    g->created_pc = pc;
     g->lockedcount = 0;
     g->lockedm = NULL;
     g->waitreason = WAIT_NONE;
@@ -456,20 +458,20 @@ void proc_run(g_t *g)
 
 int go(go_func fn, void *arg)
 {
-    return spawn(NULL, fn, arg);
+    return spawn(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 int go_copy(go_func fn, const void *arg, size_t size)
 {
     go_attr a = {.arg_size = size};
     if (size == 0)
-        return spawn(&a, fn, NULL);
-    return spawn(&a, fn, (void *)arg);
+        return spawn(&a, fn, NULL, (uintptr_t)__builtin_return_address(0));
+    return spawn(&a, fn, (void *)arg, (uintptr_t)__builtin_return_address(0));
 }
 
 int go_spawn(const go_attr *attr, go_func fn, void *arg)
 {
-    return spawn(attr, fn, arg);
+    return spawn(attr, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 void go_yield(void)

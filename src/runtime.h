@@ -135,6 +135,10 @@ struct g {
     void *fiber;          /* sanitizer fiber handle (TSan), or NULL */
     const void *asan_bottom; /* ASan fiber bookkeeping */
     size_t asan_size;
+    /* Who created it, for dumps: the creator's goroutine id (0: a plain
+     * thread) and the return address of its go()/go_spawn() call. */
+    int64_t parent_id;
+    uintptr_t created_pc;
     char name[G_NAME_MAX];
 };
 
@@ -242,7 +246,24 @@ struct p {
     uint32_t trun_head, trun_tail, truncap; /* under timerlock */
     int64_t ncreated;     /* goroutines created here; atomic relaxed */
     int64_t nexited;      /* goroutines that exited here; atomic relaxed */
+    /* Event counters for go_stats and schedtrace (stats.c): written by
+     * the owner M with relaxed load + store (no locked instruction),
+     * summed over the Ps when read. nhandoff is written by sysmon. */
+    struct p_stats {
+        uint64_t nswitch;  /* goroutines scheduled (context switches) */
+        uint64_t npark;    /* goroutines parked */
+        uint64_t nready;   /* goroutines readied (woken) by this P */
+        uint64_t nsteal;   /* successful steals from other Ps */
+        uint64_t npreempt; /* preemptions, cooperative and signal */
+        uint64_t npreempt_sig; /* of which by signal */
+        uint64_t nhandoff; /* system-call hand-offs of this P (sysmon) */
+    } st;
 };
+
+/* Bump a per-P counter: owner-only, so a plain load and store (atomic
+ * only so that go_stats' reads from other threads are not races). */
+#define P_STAT_INC(p, field) \
+    __atomic_store_n(&(p)->st.field, (p)->st.field + 1, __ATOMIC_RELAXED)
 
 /* ---- M ---------------------------------------------------------------- */
 
@@ -322,6 +343,7 @@ struct sched {
     g_t *gfree;
     int32_t ngfree;
     int64_t nplaincreated; /* goroutines created by plain threads; atomic */
+    uint64_t nplainready; /* goroutines readied by plain threads; atomic */
     int64_t goidgen;      /* atomic; ids are taken in batches */
 };
 

@@ -430,6 +430,7 @@ static g_t *runqsteal(p_t *p, struct gring *v, p_t *vp, bool steal_next)
     g_t *g = slot_load(&p->rq, t + n);
     if (n)
         __atomic_store_n(&p->rq.tail, t + n, __ATOMIC_RELEASE);
+    P_STAT_INC(p, nsteal);
     return g;
 }
 
@@ -1363,6 +1364,7 @@ static inline void set_running(m_t *m, g_t *g, bool inherit)
     /* Owner-only, but sysmon reads it to spot a G running too long. */
     if (!inherit)
         __atomic_store_n(&m->p->schedtick, m->p->schedtick + 1, __ATOMIC_RELAXED);
+    P_STAT_INC(m->p, nswitch);
 }
 
 /* Resume or start g on m from g0. Returns when g's M switches back. */
@@ -1839,6 +1841,8 @@ void sched_park(waiter_t *w, void (*unlock)(void *), void *arg, enum wait_reason
     }
     g->waitreason = reason;
     g->waitsince = 0;
+    if (m->p)
+        P_STAT_INC(m->p, npark);
     proc_setstatus(g, G_WAITING);
     m->after = AFTER_PARK;
     m->after_g = g;
@@ -1868,10 +1872,13 @@ static void goready(g_t *g, bool next)
 {
     proc_setstatus(g, G_RUNNABLE);
     m_t *m = sched_getm();
-    if (m && m->p)
+    if (m && m->p) {
+        P_STAT_INC(m->p, nready);
         runqput(m->p, g, maybe_next(m, next));
-    else
+    } else {
+        __atomic_add_fetch(&sched.nplainready, 1, __ATOMIC_RELAXED);
         inject_push(g);
+    }
     sched_wakep();
 }
 
@@ -2149,6 +2156,7 @@ bool sched_retake_syscall(p_t *p, int64_t now)
     if (!__atomic_compare_exchange_n(&p->status, &st, P_IDLE, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED))
         return false;
+    P_STAT_INC(p, nhandoff); /* sysmon is the only writer */
     handoffp(p);
     return true;
 }
@@ -2171,6 +2179,8 @@ void sched_gopreempt(void)
     if (!g)
         return;
     __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
+    if (m->p)
+        P_STAT_INC(m->p, npreempt);
     proc_setstatus(g, G_RUNNABLE);
     m->after_g = g;
     m->after = AFTER_GLOBQ_PUT;
@@ -2395,6 +2405,7 @@ static void do_init(void)
     pthread_atfork(NULL, NULL, fork_child);
     stack_init();
     stack_install_handler();
+    debug_init();
     proc_init();
     rlock(&sched.lock);
     if (grow_procs(n) != 0)
@@ -2409,6 +2420,7 @@ static void do_init(void)
     if (newm(NULL, false) != 0)
         RT_THROW("cannot create the first thread");
     sysmon_start();
+    stats_start(); /* schedtrace, once the Ps exist */
     __atomic_store_n(&rt_started, 1, __ATOMIC_RELEASE);
 }
 

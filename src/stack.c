@@ -106,6 +106,14 @@ void stack_init(void)
             fprintf(stderr, "libgoroutine: ignoring invalid GOROUTINE_STACK_SIZE=%s "
                             "(want %d..%zu bytes)\n", s, GO_STACK_MIN, GO_STACK_MAX);
     }
+    /* GOROUTINE_STACK_GUARD=mprotect: PROT_NONE guards, each its own
+     * mapping, instead of guard regions inside one. gdb's gcore (13.x)
+     * reads memory a mapping chunk at a time and drops a whole 1 MiB chunk
+     * whose read trips over a guard region, goroutine stacks and
+     * descriptors included; with this setting its core files hold them. */
+    const char *gm = getenv("GOROUTINE_STACK_GUARD");
+    if (gm && strcmp(gm, "mprotect") == 0)
+        guard_mode = GUARD_MPROTECT;
     long maxmap = 65530;
     FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
     if (f) {
@@ -311,11 +319,14 @@ static int handler_installed;
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
+    debug_probe_fault(); /* a dump reading a stack that changed under it */
     m_t *m = sched_getm();
     g_t *g = m ? m->curg : NULL;
     uint8_t *addr = si->si_addr;
-    if (g && addr >= g->stack_lo - STACK_GUARD_SIZE && addr < g->stack_lo)
+    if (g && addr >= g->stack_lo - STACK_GUARD_SIZE && addr < g->stack_lo) {
+        debug_set_fault_context(uc);
         debug_stack_overflow(g, addr);
+    }
     /* Not ours: hand it to whoever had it before, or die as we would have. */
     struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
     if (old->sa_flags & SA_SIGINFO) {

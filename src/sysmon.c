@@ -171,6 +171,9 @@ void go_preempt_trampoline(void);
 void go_preempt_yield(void) __attribute__((visibility("hidden")));
 void go_preempt_yield(void)
 {
+    m_t *m = sched_getm();
+    if (m && m->p)
+        P_STAT_INC(m->p, npreempt_sig);
     sched_gopreempt();
 }
 
@@ -219,6 +222,7 @@ static void on_sigurg(int sig, siginfo_t *si, void *ucv)
         forward_sigurg(sig, si, ucv);
         return;
     }
+    debug_on_sigurg(ucv); /* a dump sampling this M's stack, if one asked */
     m_t *m = sched_tls_m;
     g_t *g = m ? m->curg : NULL;
     /* A pending after-switch action means the runtime is mid-switch (it
@@ -278,14 +282,21 @@ static bool preempt_supported(void)
 }
 #endif
 
+int sysmon_signal(pthread_t th)
+{
+#if defined(__x86_64__)
+    if (async_preempt)
+        urg_check();
+#endif
+    union sigval v = {.sival_ptr = &urg_cookie};
+    return pthread_sigqueue(th, SIGURG, v);
+}
+
 static void preempt_m(m_t *m)
 {
 #if defined(__x86_64__)
-    if (async_preempt) {
-        urg_check();
-        union sigval v = {.sival_ptr = &urg_cookie};
-        pthread_sigqueue(__atomic_load_n(&m->thread, __ATOMIC_ACQUIRE), SIGURG, v);
-    }
+    if (async_preempt)
+        sysmon_signal(__atomic_load_n(&m->thread, __ATOMIC_ACQUIRE));
 #else
     (void)m;
 #endif
@@ -649,6 +660,7 @@ void sysmon_start(void)
 {
     const char *s = getenv("GOROUTINE_PREEMPT");
     bool off = s && strcmp(s, "off") == 0;
+    self_pid = getpid();
     dl_iterate_phdr(find_main, NULL);
     /* A fully static program has libc in its own code, where we must not
      * preempt; and sanitizer runtimes live in the executable and are
@@ -664,7 +676,6 @@ void sysmon_start(void)
 #if defined(__x86_64__)
     async_preempt = !off && !static_exe && !sanitized && preempt_supported();
     if (async_preempt) {
-        self_pid = getpid();
         struct sigaction old;
         sigaction(SIGURG, NULL, &old);
         app_urg_set(&old);

@@ -17,4 +17,10 @@ void sysmon_start(void);
 extern uint32_t sysmon_napping;
 void sysmon_wake(void);
 
+/* Send thread th the runtime's own SIGURG (marked as ours, so that the
+ * handler does not pass it on to the program's SIGURG handler): a
+ * preemption request, or a dump's request to sample the M's stack.
+ * Returns 0 or an error number from pthread_sigqueue. */
+int sysmon_signal(pthread_t th);
+
 #endif /* GO_SYSMON_H */

@@ -45,6 +45,13 @@ install() {
         exit 1
     fi
 }
+# gdb (and its gcore) for the gdb extension's tests (skipped without).
+have gdb || need+=(gdb)
+# libunwind's header, for goroutine dumps unwound from saved registers
+# (optional: without it, frame-pointer backtraces). Debian names it so.
+if have dpkg-query && ! dpkg-query -W -f='${Status}' libunwind-dev 2>/dev/null | grep -q 'ok installed'; then
+    need+=(libunwind-dev)
+fi
 [ ${#need[@]} -eq 0 ] || install "${need[@]}"
 # Debian ships clang's sanitizer runtimes in libclang-rt-N-dev, which clang
 # only recommends: check that a TSan program links.

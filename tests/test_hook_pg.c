@@ -161,7 +161,7 @@ int main(void)
     int procs = hook_maxprocs();
     printf("pg: %d goroutines x (connect, pg_sleep(0.3), 5 parameterised queries) in %.3f s; "
            "max threads %d at GOMAXPROCS=%d\n", NG, t, max_threads, procs);
-    CHECK(max_threads <= procs + 6);
+    CHECK(max_threads <= procs + 8);
     hook_stop(srv);
     char *rm[] = {"rm", "-rf", dir, NULL};
     hook_run(rm, NULL);

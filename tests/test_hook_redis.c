@@ -168,8 +168,9 @@ int main(void)
     printf("redis: %d goroutines x %d SET/GET in %.3f s; %d x BLPOP 0.2 s in %.3f s; "
            "max threads %d at GOMAXPROCS=%d\n", NG, PAIRS, t1, NG, t2, max_threads, procs);
     /* main, sysmon, one M per P, and a few Ms that are spinning, in a
-     * short blocking call or idle in the poller. */
-    CHECK(max_threads <= procs + 6);
+     * short blocking call (the hooked DNS and socket set-up calls), idle
+     * in the poller, or running on a P lent while another M slept. */
+    CHECK(max_threads <= procs + 8);
     hook_stop(srv);
     char *rm[] = {"rm", "-rf", dir, NULL};
     hook_run(rm, NULL);

@@ -226,8 +226,10 @@ static void check_overflow(void (*child)(void *), struct overflow_case *c, long 
     char named[64];
     snprintf(named, sizeof named, "name: %s\n", c->name);
     const char *d = strstr(out, named);
-    const char *ds = d ? strstr(d, ", stack ") : NULL;
-    long dn = ds ? strtol(ds + strlen(", stack "), NULL, 10) : -1;
+    /* "stack: USED of SIZE bytes used" */
+    const char *ds = d ? strstr(d, "stack: ") : NULL;
+    ds = ds ? strstr(ds, " of ") : NULL;
+    long dn = ds ? strtol(ds + strlen(" of "), NULL, 10) : -1;
     if (dn != n) {
         fprintf(stderr, "the dump shows stack %ld bytes, the report %ld:\n%s\n", dn, n, out);
         CHECK_EQ(dn, n);

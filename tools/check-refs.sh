@@ -40,7 +40,7 @@ for f in $files; do
             echo "$f:$line: names $ref, which does not exist"
             bad=1
         fi
-    done < <(grep -noE "(^|[^A-Za-z0-9_./-])($dirs)/[A-Za-z0-9_.*<>\${}/-]*[A-Za-z0-9_]\.(c|h|S|md|sh|go|cmake|in|py|txt)\b" "$f" |
+    done < <(grep -noE "(^|[^A-Za-z0-9_./=-])($dirs)/[A-Za-z0-9_.*<>\${}/-]*[A-Za-z0-9_]\.(c|h|S|md|sh|go|cmake|in|py|txt)\b" "$f" |
         sed -E "s/^([0-9]+):[^a-z]?/\1:/")
     # Sections: docs/NAME.md, "Heading".
     while IFS=: read -r line doc sect; do

@@ -123,6 +123,7 @@ struct g {
     size_t slot_size;     /* whole mapping incl. guard (for unmap) */
     uint32_t guard_kind;  /* enum stack_guard (stack.h) */
     bool custom_stack;    /* not the default size: unmapped on exit */
+    bool wantlock;        /* go_lock_thread() on a plain thread's M: moving */
     int64_t waitsince;    /* nanotime() when it parked, for dumps */
     /* Lines 0 and 1, above, hold what every switch, park and wake-up
      * touches. Then go_sleep's timer (TIMER_NOSTOP), idle otherwise: here
@@ -276,6 +277,11 @@ struct m {
     uint32_t in_poll;     /* blocked in netpoll(); atomic */
     pthread_t thread;     /* for pthread_kill (preemption) */
     m_t *allnext;         /* all-M list; under sched.lock */
+    /* A plain thread's M (sched.c, plain_run): the waiter it blocks on
+     * while it runs goroutines, or NULL; owner only. Always NULL for the
+     * runtime's own Ms. */
+    waiter_t *plainw;
+    m_t *plainnext;       /* free list of plain threads' Ms; sched.lock */
 };
 
 /* ---- global scheduler state (sched.c) ------------------------------- */

@@ -1391,6 +1391,7 @@ static void retirep(m_t *m)
 }
 
 #define IDLE_SPIN_NS 50000
+static int32_t nplainspin; /* plain threads spinning in plain_wait; atomic */
 static bool idle_spin(m_t *m, p_t *p)
 {
     int64_t deadline = 0;
@@ -1398,6 +1399,10 @@ static bool idle_spin(m_t *m, p_t *p)
     for (uint32_t i = 1;; i++) {
         if (globwork() || !runq_empty(p))
             return true;
+        /* A plain thread waits for a goroutine, and could run them all
+         * itself: our P goes idle for it to take (plain_run). */
+        if (__atomic_load_n(&nplainspin, __ATOMIC_RELAXED) > 0)
+            return false;
         p_t *v = allp[fastrand(m) % (uint32_t)n];
         if (v != p && !runq_empty(v))
             return true;
@@ -1607,6 +1612,11 @@ static void schedule_loop(m_t *m)
     }
 }
 
+/* A plain thread's waiter's states (see plain_wait). */
+#define PLAIN_WAITING 0u  /* waiting, not counted as blocked */
+#define PLAIN_WOKEN 1u    /* readied: the waiter may return */
+#define PLAIN_SLEEPING 2u /* counted in nthreads_blocked; asleep or about to be */
+
 /*
  * Fairness for the global queue: every GLOBCHECK local schedules, a P
  * looks at the global queue first (Go's 61 ticks). A countdown instead of
@@ -1616,6 +1626,16 @@ static inline bool globcheck_due(p_t *p)
 {
     if (__builtin_expect(--p->globcheck != 0, 1))
         return false;
+    waiter_t *pw = p->m->plainw;
+    if (__builtin_expect(pw != NULL, 0)) {
+        /* A plain thread's M (plain_run): back to its g0 as soon as its
+         * waiter is readied; so check at every schedule. */
+        p->globcheck = 1;
+        if (__atomic_load_n(&pw->wake, __ATOMIC_ACQUIRE) == PLAIN_WOKEN)
+            return true;
+        if (p->schedtick % GLOBCHECK != 0)
+            return false;
+    }
     p->globcheck = GLOBCHECK;
     if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) == 0 && !plainq_pending())
         return false;
@@ -1761,17 +1781,228 @@ void sched_prepare_g(g_t *g)
  * lock and wakes it. A main thread receiving from a pipeline of goroutines
  * went from ~6.9 to ~1.2 us per value (examples/demo.c, step 3).
  */
-#define PLAIN_WAITING 0u  /* waiting, not counted as blocked */
-#define PLAIN_WOKEN 1u    /* readied: the waiter may return */
-#define PLAIN_SLEEPING 2u /* counted in nthreads_blocked; asleep or about to be */
 #define PLAIN_SPIN_NS 20000
+
+/*
+ * A plain thread that blocks runs goroutines itself while it waits, as
+ * Go's main goroutine shares its P with the goroutines it talks to: a
+ * main() that receives from a worker pool otherwise paid a futex sleep
+ * and wake-up (and its producers' M as many) per value, ~30x the cost of
+ * the same loop in a goroutine at GOMAXPROCS=1.
+ *
+ * The thread gets an M of its own (plain_m: kept per thread, recycled at
+ * thread exit), whose g0 is the thread's own stack, here. It takes an
+ * idle P, or takes back the one it kept from its last wait, and runs the
+ * local queue, the global queue and the plain threads' rings until its
+ * waiter is readied. The readier is usually one of those goroutines, and
+ * the switch after it goes back to g0 (globcheck_due checks the waiter on
+ * every schedule of such an M), so the wait ends at the next scheduling
+ * point. With nothing left to run it puts the P back idle and waits the
+ * usual way (spin, then futex).
+ *
+ * Woken, it keeps the P, marked P_SYSCALL as across a blocking system
+ * call: a consumer is back for its next value within nanoseconds and
+ * takes it back with one CAS, and the goroutines it left queued run then,
+ * on this thread; if it stays away, sysmon retakes the P after a tick
+ * (sched_retake_syscall) and hands it to an M. A goroutine that wires
+ * itself to a thread (go_lock_thread) while on such an M first moves to a
+ * real M (wantlock): the plain thread will return to its own code.
+ *
+ * Rejected: longer spinning (on a loaded machine the spinner takes the
+ * CPU from the very M it waits for, and every value still crosses two
+ * cores); making every plain thread an M for good (its own code would
+ * hold a P with nobody to preempt it).
+ */
+#define PLAIN_ALTSTACK (64 * 1024) /* stack_thread_altstack()'s size */
+static __thread m_t *tl_plainm;
+static __thread p_t *tl_keptp;
+static m_t *plainm_free; /* under sched.lock */
+
+static m_t *plain_m(void)
+{
+    m_t *m = tl_plainm;
+    if (m)
+        return m;
+    rlock(&sched.lock);
+    m = plainm_free;
+    if (m)
+        plainm_free = m->plainnext;
+    runlock(&sched.lock);
+    if (!m) {
+        m = calloc(1, sizeof *m);
+        if (!m)
+            return NULL;
+        m->fastrand = (uint64_t)nanotime() * 0x9E3779B97F4A7C15ULL | 1;
+    }
+    m->errno_loc = &errno;
+    m->thread = pthread_self();
+    /* A goroutine that overflows its stack here is reported from an
+     * alternate signal stack (stack.c); give the thread one if it has
+     * none, and take it back at thread exit. */
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_DISABLE)) {
+        if (m->altstack) {
+            stack_t mine = {.ss_sp = m->altstack, .ss_size = PLAIN_ALTSTACK, .ss_flags = 0};
+            sigaltstack(&mine, NULL);
+        } else {
+            m->altstack = stack_thread_altstack();
+        }
+    }
+    m->tid = (int)syscall(SYS_gettid);
+#ifdef GO_TSAN
+    m->fiber = __tsan_get_current_fiber();
+#endif
+#ifdef GO_ASAN
+    pthread_attr_t a;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        void *lo;
+        size_t sz;
+        pthread_attr_getstack(&a, &lo, &sz);
+        m->asan_bottom = lo;
+        m->asan_size = sz;
+        pthread_attr_destroy(&a);
+    }
+#endif
+    tl_plainm = m;
+    return m;
+}
+
+/* Give back the P this thread kept from its last wait, if sysmon has not
+ * taken it (thread exit). */
+static void plain_drop_keptp(void)
+{
+    p_t *p = tl_keptp;
+    tl_keptp = NULL;
+    uint32_t st = P_SYSCALL;
+    if (p && __atomic_compare_exchange_n(&p->status, &st, P_IDLE, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_RELAXED))
+        handoffp(p);
+}
+
+/* The next G for a plain thread's M, or NULL. */
+static g_t *plain_findg(p_t *p)
+{
+    run_due_timers(p, 0);
+    g_t *g = NULL;
+    bool globfirst = p->globfirst; /* set by globcheck_due: fairness */
+    p->globfirst = false;
+    if (!globfirst && (g = runqget(p)) != NULL)
+        return g;
+    if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
+        /* As many as our ring has room for (see findrunnable). */
+        int32_t batch = RUNQ_SIZE / 2 - (int32_t)sched_runq_len(p);
+        rlock(&sched.lock);
+        g = globrunq_get(p, batch > 1 ? batch : 1);
+        runlock(&sched.lock);
+        if (g)
+            return g;
+    }
+    if (globfirst && (g = plainq_get1()) != NULL)
+        return g;
+    if (globfirst && (g = runqget(p)) != NULL)
+        return g;
+    return plainq_steal(p);
+}
+
+/* Run goroutines until w is readied: true; false if there was no P to be
+ * had or nothing to run (the caller then waits the usual way). */
+static bool plain_run(waiter_t *w)
+{
+    p_t *p = tl_keptp;
+    tl_keptp = NULL;
+    uint32_t st = P_SYSCALL;
+    if (p && !__atomic_compare_exchange_n(&p->status, &st, P_RUNNING, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_RELAXED))
+        p = NULL; /* sysmon took it */
+    if (!p) {
+        if (__atomic_load_n(&sched.npidle, __ATOMIC_SEQ_CST) == 0)
+            return false;
+        rlock(&sched.lock);
+        p = pidleget();
+        runlock(&sched.lock);
+        if (!p)
+            return false;
+    }
+    m_t *m = plain_m();
+    if (!m) {
+        rlock(&sched.lock);
+        pidleput(p);
+        runlock(&sched.lock);
+        return false;
+    }
+    int saved_errno = errno;
+    sched_tls_m = m;
+    m->plainw = w;
+    acquirep(m, p);
+    bool woken = false;
+    for (;;) {
+        if (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE) == PLAIN_WOKEN) {
+            woken = true;
+            break;
+        }
+        if (p->id >= __atomic_load_n(&sched.gomaxprocs, __ATOMIC_RELAXED)) {
+            retirep(m);
+            break;
+        }
+        g_t *g = plain_findg(p);
+        if (!g) {
+            /* Nothing: the P goes idle, unless work came meanwhile. */
+            rlock(&sched.lock);
+            if (globwork()) {
+                runlock(&sched.lock);
+                continue;
+            }
+            pidleput(releasep(m));
+            runlock(&sched.lock);
+            if (globwork()) /* pushed before it saw the P idle */
+                sched_wakep();
+            break;
+        }
+        if (g->lockedm || g->wantlock) {
+            /* Not for this thread: to the global queue, for an M. */
+            rlock(&sched.lock);
+            globrunq_put(g);
+            runlock(&sched.lock);
+            if (m->p)
+                handoffp(releasep(m));
+            break;
+        }
+        execute(m, g);
+        p = m->p; /* another one after a system call, or none */
+        if (!p)
+            break;
+    }
+    m->plainw = NULL;
+    if (woken) {
+        /* Keep the P across the caller's own code, as across a system
+         * call (see above). */
+        __atomic_store_n(&p->syscalltick, p->syscalltick + 1, __ATOMIC_RELAXED);
+        releasep(m);
+        __atomic_store_n(&p->status, P_SYSCALL, __ATOMIC_SEQ_CST);
+        tl_keptp = p;
+        if (!runq_empty(p))
+            sched_wakep();
+        if (__builtin_expect(__atomic_load_n(&sysmon_napping, __ATOMIC_SEQ_CST), 0))
+            sysmon_wake();
+    }
+    sched_tls_m = NULL;
+    errno = saved_errno;
+    return woken;
+}
 
 static void plain_wait(waiter_t *w)
 {
+    if (plain_run(w))
+        return;
     if (__atomic_load_n(&sched_ncpu, __ATOMIC_RELAXED) > 1) {
         int64_t deadline = 0;
+        /* Spinning, we count in nplainspin: an M that runs out of work
+         * then gives up its P at once (idle_spin), and we take it. */
+        __atomic_add_fetch(&nplainspin, 1, __ATOMIC_SEQ_CST);
         for (uint32_t i = 1; __atomic_load_n(&w->wake, __ATOMIC_ACQUIRE) != PLAIN_WOKEN; i++) {
             cpu_relax();
+            if (__atomic_load_n(&sched.npidle, __ATOMIC_RELAXED) > 0 && plain_run(w))
+                break;
             if (i % 64 == 0) {
                 int64_t now = nanotime();
                 if (deadline == 0)
@@ -1780,6 +2011,7 @@ static void plain_wait(waiter_t *w)
                     break;
             }
         }
+        __atomic_sub_fetch(&nplainspin, 1, __ATOMIC_SEQ_CST);
     }
     if (__atomic_load_n(&w->wake, __ATOMIC_ACQUIRE) == PLAIN_WOKEN)
         return;
@@ -1839,6 +2071,26 @@ static inline bool maybe_next(m_t *m, bool next)
     return next;
 }
 
+/* A plain thread readies g into its own ring if it has one with room:
+ * no lock and no shared counter, and the thread itself takes it back when
+ * it next waits (plain_run) unless an M steals it first. */
+static bool plainq_tryready(g_t *g)
+{
+    sched_register_plain();
+    struct plainq *q = plainq_mine();
+    if (!q)
+        return false;
+    struct gring *r = &q->r;
+    uint32_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    uint32_t t = r->tail;
+    if (t - h >= RUNQ_SIZE)
+        return false;
+    slot_store(r, t, g);
+    /* seq_cst: ordered before sched_wakep's look at npidle. */
+    __atomic_store_n(&r->tail, t + 1, __ATOMIC_SEQ_CST);
+    return true;
+}
+
 /* next: into runnext (the usual hand-off), or at the tail of the queue. */
 static void goready(g_t *g, bool next)
 {
@@ -1846,7 +2098,7 @@ static void goready(g_t *g, bool next)
     m_t *m = sched_getm();
     if (m && m->p)
         runqput(m->p, g, maybe_next(m, next));
-    else
+    else if (m || !plainq_tryready(g))
         inject_push(g);
     sched_wakep();
 }
@@ -2009,6 +2261,14 @@ void sched_lockosthread(void)
     g_t *g = m ? m->curg : NULL;
     if (!g)
         return;
+    if (g->lockedcount == 0 && m->plainw) {
+        /* On a plain thread's M, which will leave: move to a real M
+         * first (plain_run passes a wantlock G on). */
+        g->wantlock = true;
+        sched_gopreempt();
+        g->wantlock = false;
+        m = sched_getm();
+    }
     if (g->lockedcount++ == 0) {
         g->lockedm = m;
         m->lockedg = g;
@@ -2367,6 +2627,20 @@ static pthread_once_t plain_key_once = PTHREAD_ONCE_INIT;
 static void plain_exit(void *unused)
 {
     (void)unused;
+    plain_drop_keptp();
+    if (tl_plainm) {
+        stack_t ss;
+        if (tl_plainm->altstack && sigaltstack(NULL, &ss) == 0 &&
+            ss.ss_sp == tl_plainm->altstack) {
+            stack_t off = {.ss_flags = SS_DISABLE};
+            sigaltstack(&off, NULL);
+        }
+        rlock(&sched.lock);
+        tl_plainm->plainnext = plainm_free;
+        plainm_free = tl_plainm;
+        runlock(&sched.lock);
+        tl_plainm = NULL;
+    }
     plainq_release();
     __atomic_sub_fetch(&sched.nplain, 1, __ATOMIC_SEQ_CST);
 }

@@ -574,7 +574,7 @@ static void deadline_fire(rtimer_t *t, void *arg, int64_t now)
 
 int netpoll_set_deadline(int fd, uint32_t modes, int64_t deadline)
 {
-    int err;
+    int err = -EBADF; /* netpoll_pd sets it when it returns NULL */
     pd_t *pd = netpoll_pd(fd, &err);
     if (!pd)
         return err;

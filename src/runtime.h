@@ -321,7 +321,7 @@ struct sched {
     struct gqchunk *gqhead, *gqtail, *gqspare;
     int32_t ngqspare;
     g_t *runqhead, *runqtail;
-    int32_t runqsize;     /* under lock; read racily (atomic) as a hint */
+    int32_t runqsize;     /* atomic: inject_push adds without the lock */
     p_t *pidle;           /* idle Ps; under lock */
     int32_t npidle;       /* atomic; written under lock */
     m_t *midle;           /* idle Ms; under lock */

@@ -258,7 +258,7 @@ static bool runqputslow(struct gring *r, g_t *g, uint32_t h, uint32_t t)
     batch[n] = g;
     rlock(&sched.lock);
     globrunq_putbatch(batch, (int32_t)n + 1);
-    bool backlog = sched.runqsize > SPILL_BACKLOG;
+    bool backlog = __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > SPILL_BACKLOG;
     runlock(&sched.lock);
     if (backlog)
         spill_backlog();

@@ -373,14 +373,15 @@ static int thread_look(p_t *p, m_t *m, int64_t now, bool *still)
 /*
  * In sanitizer builds the sanitizer's own runtime, which our code calls
  * on every switch, sleeps on its internal futexes for milliseconds when
- * there are more Ms than CPUs, and looked like goroutines blocked in
- * calls (test_sched_maxprocs under TSan saw more goroutines than
- * GOMAXPROCS run at once). There, a thread asleep in futex() gets
- * no P lent: a program's own futex waits (pthread_cond_wait) lose that in
- * such builds only. The file names the call; it costs a few times the
- * stat file, once per loan.
+ * there are more Ms than CPUs, and maps and unmaps its shadow memory,
+ * waiting in the kernel for the address-space lock; both looked like
+ * goroutines blocked in calls (test_sched_maxprocs under TSan saw more
+ * goroutines than GOMAXPROCS run at once). There, a thread asleep in
+ * futex() or a memory-mapping call gets no P lent: a program's own futex
+ * waits (pthread_cond_wait) lose that in such builds only. The file names
+ * the call; it costs a few times the stat file, once per loan.
  */
-static bool sanitizer_futex(int tid)
+static bool sanitizer_sleep(int tid)
 {
 #if defined(GO_SANITIZED)
     char path[48], buf[32];
@@ -393,7 +394,16 @@ static bool sanitizer_futex(int tid)
     if (n <= 0)
         return true;
     buf[n] = 0;
-    return atoi(buf) == SYS_futex;
+    switch (atoi(buf)) {
+    case SYS_futex:
+    case SYS_mmap:
+    case SYS_munmap:
+    case SYS_mprotect:
+    case SYS_madvise:
+        return true;
+    default:
+        return false;
+    }
 #else
     (void)tid;
     return false;
@@ -450,8 +460,12 @@ static int blocked_look(p_t *p, uint32_t t, int64_t now, int64_t every)
          * that sleep a moment, many times (for a lock whose holder the
          * kernel descheduled, for the address-space lock in mmap or a
          * page fault, with more Ms than CPUs), are not blocked in a call,
-         * and lending for them only added Ms to fight over the same. */
-        if (still && !on_lock && !sanitizer_futex(m->tid) && sched_lendp(p)) {
+         * and lending for them only added Ms to fight over the same.
+         * No CPU used says nothing on its own (a thread waiting for a CPU
+         * uses none either, and with more Ms than CPUs it may wait longer
+         * than a look): the kernel must say it sleeps now, too. */
+        if (still && !on_lock && thread_sleeps(m->tid) && !sanitizer_sleep(m->tid) &&
+            sched_lendp(p)) {
             p->sm_lent = true;
             p->sm_lentm = m;
             p->sm_lenttick = t;

@@ -97,9 +97,12 @@ static void syscaller(void *a)
 {
     (void)a;
     go_stats_t s;
+    /* sysmon takes a P from a call at its next look when nothing else
+     * could run the queue, but only after the call has lasted 10 ms while
+     * Ps are idle (as Go): each call here lasts longer than that. */
     do {
         go_syscall_enter();
-        usleep(2000);
+        usleep(20000);
         go_syscall_exit();
         CHECK(go_stats(&s) == 0);
     } while (s.handoffs == 0);

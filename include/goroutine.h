@@ -594,7 +594,9 @@ GO_API go_ctx *go_ctx_with_timeout(go_ctx *parent, int64_t timeout_ns);
  * born cancelled with the parent's error. */
 GO_API go_ctx *go_ctx_with_deadline(go_ctx *parent, int64_t deadline);
 /* go_ctx_cancel - cancel ctx and all its descendants (-ECANCELED).
- * Idempotent. NULL or the background context: nothing. */
+ * Idempotent. When it returns, ctx's done channel is closed, even if a
+ * deadline or another thread cancelled it first. NULL or the background
+ * context: nothing. */
 GO_API void go_ctx_cancel(go_ctx *ctx);
 /* go_ctx_done - a channel closed when ctx is cancelled; receive on it or
  * use it in a select. NULL (never ready) for the background context and

@@ -14,8 +14,9 @@
  * through it), so creating and freeing them touches no shared state.
  *
  * Invariants:
- *  - c->err is set once, under c->lock, and c->done is closed right after
- *    by the same party, after c->lock is released.
+ *  - c->err is set once, under c->lock, and c->done is closed by the same
+ *    party before it releases c->lock: once any go_ctx_cancel() of c has
+ *    returned, c->done is closed, whoever cancelled first.
  *  - A child is in its parent's children list (and child->parent points to
  *    the parent) iff it was created while the parent was live and has been
  *    neither detached by the parent's cancellation nor unlinked by its own
@@ -29,10 +30,16 @@
  * each child in that list, its sibling links and its `parent` and `pinned`
  * fields (stored atomically, since go_ctx_free reads them without the
  * lock). Context locks never nest: each operation holds at most one. A
- * context lock may be held while taking a channel lock (never, today: the
- * done channel is closed after unlocking) or a timer heap lock (the timer
- * of a new context is armed under its lock, so that a concurrent cancel
- * either sees no timer or stops it).
+ * context lock is held while taking a channel lock (the done channel is
+ * closed under it) and a timer heap lock (the timer of a new context is
+ * armed under its lock, so that a concurrent cancel either sees no timer
+ * or stops it), so LOCK_RANK_CTX comes before both. A goroutine woken by
+ * the close may go on to free the context, but go_ctx_free starts by
+ * cancelling, which takes the lock and so waits for the closer's unlock,
+ * the closer's last touch.
+ *
+ * Rejected: closing after the unlock (a second canceller then returned
+ * before the close, where Go's cancel() returns after it).
  *
  * Cancelling a tree, without recursion and without holding a parent's
  * lock while its children are cancelled: the canceller detaches a
@@ -118,12 +125,14 @@ static go_ctx *cancel_one(go_ctx *c, int32_t err)
         __atomic_store_n(&k->pinned, 1, __ATOMIC_RELEASE);
         __atomic_store_n(&k->parent, NULL, __ATOMIC_RELEASE);
     }
-    runlock(&c->lock);
     /* Never wait here: we may be a timer callback (ours or an ancestor's),
      * and a callback in flight only cancels what is already cancelled. */
     if (c->has_timer)
         timer_try_stop(&c->timer);
+    /* Closed under the lock, as Go does: a second canceller, which finds
+     * err set and returns at once, returns after the close. */
     go_chan_close(c->done);
+    runlock(&c->lock);
     return kids;
 }
 

@@ -18,10 +18,10 @@
  * and then only taken in address order.
  *
  *   LOCK_RANK_NETPOLL_INIT  the backend's start (netpoll.c)
+ *   LOCK_RANK_CTX           a context (ctx.c; its done channel closes under it)
  *   LOCK_RANK_CHAN          a channel (select takes several, address order)
  *   LOCK_RANK_PD_DEADLINE   a poll descriptor's dlock (netpoll.c)
  *   LOCK_RANK_PD            a poll descriptor's lock
- *   LOCK_RANK_CTX           a context (ctx.c)
  *   LOCK_RANK_SEMA          a sema bucket (sema.c)
  *   LOCK_RANK_TIMERS        a P's timer heap (time.c; two, address order,
  *                           when one P adopts another's timers)
@@ -54,10 +54,10 @@ void rt_lockwait(int on);
 enum lock_rank {
     LOCK_RANK_LEAF = 0, /* no rank given: innermost, holds nothing under it */
     LOCK_RANK_NETPOLL_INIT,
+    LOCK_RANK_CTX,
     LOCK_RANK_CHAN,
     LOCK_RANK_PD_DEADLINE,
     LOCK_RANK_PD,
-    LOCK_RANK_CTX,
     LOCK_RANK_SEMA,
     LOCK_RANK_TIMERS,
     LOCK_RANK_SCHED,

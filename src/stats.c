@@ -53,6 +53,17 @@ DEBUG_RACY static int32_t runq_len(p_t *p)
     return n;
 }
 
+/* Idle Ps among the first n. Not sched.npidle: Ps retired by a smaller
+ * GOMAXPROCS (or an ended loan, sysmon.c) stay on the idle list until
+ * pidleget() meets them, so it may count more idle Ps than there are. */
+DEBUG_RACY static int32_t idle_procs(int32_t n)
+{
+    int32_t idle = 0;
+    for (int32_t i = 0; i < n; i++)
+        idle += LOAD(allp[i]->status) == P_IDLE;
+    return idle;
+}
+
 DEBUG_RACY int go_stats(go_stats_t *s)
 {
     if (!s)
@@ -83,7 +94,7 @@ DEBUG_RACY int go_stats(go_stats_t *s)
     s->goroutines = created - exited;
     s->stacks_cached += LOAD(sched.ngfree);
     s->gomaxprocs = LOAD(sched.gomaxprocs);
-    s->idleprocs = LOAD(sched.npidle);
+    s->idleprocs = idle_procs(s->gomaxprocs);
     s->threads = LOAD(sched.mcount) + LOAD(sched.nruntime_threads);
     s->idlethreads = LOAD(sched.nmidle);
     s->spinningthreads = LOAD(sched.nmspinning);
@@ -120,7 +131,7 @@ DEBUG_RACY static void trace_once(dbg_out_t *o, bool detail)
     int32_t np = LOAD(sched.gomaxprocs);
     kv(o, "SCHED ", (nanotime() - start_ns) / 1000000);
     kv(o, "ms: gomaxprocs=", np);
-    kv(o, " idleprocs=", LOAD(sched.npidle));
+    kv(o, " idleprocs=", idle_procs(np));
     kv(o, " threads=", LOAD(sched.mcount) + LOAD(sched.nruntime_threads));
     kv(o, " spinningthreads=", LOAD(sched.nmspinning));
     kv(o, " idlethreads=", LOAD(sched.nmidle));

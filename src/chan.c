@@ -100,9 +100,10 @@
 void chan_lock_slow(go_chan *c)
 {
     /* At most 1 + 2 + ... + 128 = 255 pauses (a few us) before rlock(),
-     * whose own spin and sleep handle a long hold. Capping the pause at
-     * 16 instead left mpmc at 2 Ps ~25 ns a message and jittery; at 256,
-     * ~21 ns: the holder gets more operations in a row with the line. */
+     * whose own spin and sleep handle a long hold. A lower cap polls the
+     * line more often, taking it from the holder between its operations;
+     * this one lets the holder do more in a row with the line local
+     * (mpmc at 2 Ps; docs/bench.md, "Figures behind the design"). */
     uint32_t backoff = 1;
     for (int i = 0; i < 8; i++) {
         for (uint32_t k = 0; k < backoff; k++)

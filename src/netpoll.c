@@ -89,8 +89,8 @@
  * would wait for sysmon's 10 ms look.
  *
  * Rejected: Go's lock-free rg/wg words (one waiter per direction, a CAS
- * protocol; a per-descriptor lock costs ~20 ns and allows any number of
- * waiters); level-triggered epoll (an epoll_ctl per wait to re-arm, and
+ * protocol; a per-descriptor lock costs one uncontended lock and unlock
+ * per wait and allows any number of waiters); level-triggered epoll (an epoll_ctl per wait to re-arm, and
  * every ready descriptor reported on every poll); a hash table keyed by
  * descriptor (a lock or an RCU scheme on every lookup, where an index is
  * free); freeing poll descriptors on close (stale events would then point

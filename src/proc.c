@@ -245,7 +245,7 @@ static g_t *plain_gcache_get(void)
  * Give back the stack memory of spare Gs: called by sysmon, never on the
  * spawn or exit path, and not by Ms (an M busy with a batch of madvise
  * calls is an M late for the next runnable goroutine: a pipeline running
- * after a million goroutines had exited slowed from ~2 to ~18 us per value
+ * just after a million goroutines had exited slowed several times over
  * while Ms released their stacks). madvise(MADV_DONTNEED) in a
  * multi-threaded process costs a TLB shoot-down on every CPU running one
  * of our threads, so sysmon paces it (sysmon.c), at most `max` Gs at a

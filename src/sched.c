@@ -347,8 +347,8 @@ static bool runq_empty(p_t *p)
  * runnext meanwhile (the same G there may be a new arrival: a select's
  * consumer readied by each producer in turn). A short queue that moves
  * belongs to goroutines handing work to each other on one CPU, and
- * stealing them makes every hand-off cross CPUs: the select benchmark at
- * GOMAXPROCS=2 went from ~230 to ~135 ns a message. A queue of long
+ * stealing them makes every hand-off cross CPUs (the select benchmark at
+ * GOMAXPROCS=2 is the case that showed it). A queue of long
  * runners (fib) or a pipeline that stalls (sieve) is still stolen, a few
  * us later. Go waits like this only for runnext, and only for a moment.
  */
@@ -540,9 +540,9 @@ static void inject_drain(void);
 /* Queue n Gs (in this order) and count them. */
 static void globrunq_putbatch(g_t *const *gs, int32_t n)
 {
-    /* What plain threads pushed before us goes first: FIFO. (A timer's
-     * goroutine readied by an M without a P waited behind a spinner
-     * preempted after it: 30 ms instead of 10 in the preempt benchmark.) */
+    /* What plain threads pushed before us goes first: FIFO. (Otherwise a
+     * timer's goroutine readied by an M without a P waits behind a spinner
+     * preempted after it, a whole extra time slice.) */
     inject_drain();
     for (int32_t i = 0; i < n; i++)
         globrunq_push(gs[i]);
@@ -780,9 +780,8 @@ static bool plainq_pace(struct gring *r)
             return false;
         /* Spin, not sched_yield(): on two cores, yielding let the kernel
          * run a spinning M in our place, the Ms ran dry and parked, and
-         * every spawn then paid a futex wake-up (spawn went from ~70 to
-         * ~280 ns in one run out of three). With one CPU, the Ms can only
-         * run if we yield. */
+         * every spawn then paid a futex wake-up. With one CPU, the Ms can
+         * only run if we yield. */
         if (__atomic_load_n(&sched_ncpu, __ATOMIC_RELAXED) <= 1)
             sched_yield();
         else
@@ -1065,8 +1064,8 @@ static void run_all_timers(int64_t now)
  * Timers of a running P, seen by an M that holds no P. The P's own M runs
  * them at its next switch, and the goroutines they ready then queue on
  * that P; an M without a P could only put them on the global queue, while
- * fighting the P's M for its timer lock (at GOMAXPROCS=1, 100,000
- * goroutines sleeping 10 ms took 66 ms a round that way). So such an M
+ * fighting the P's M for its timer lock, and every sleeper would wake on
+ * the global queue, away from its cache. So such an M
  * leaves them alone unless the P looks stuck: its schedtick has not moved
  * for TIMER_STUCK_NS (a goroutine computing without a scheduling point
  * while preemption is off, or blocked in a call not wrapped in
@@ -1473,10 +1472,10 @@ top:
         p->globfirst = false;
         if (__atomic_load_n(&sched.runqsize, __ATOMIC_ACQUIRE) > 0) {
             /* A batch, not Go's one G, while our ring has room: a P kept
-             * busy by its own timers (100,000 sleepers) otherwise took the
+             * busy by its own timers (many sleepers) otherwise took the
              * goroutines a WaitGroup had released one per 61 schedules,
-             * and the last of them first ran 250 ms late. They queue
-             * behind our own Gs, so locality keeps its turn. */
+             * so the last of them ran very late. They queue behind our
+             * own Gs, so locality keeps its turn. */
             int32_t batch = RUNQ_SIZE / 2 - (int32_t)sched_runq_len(p);
             if (batch > GLOBCHECK_BATCH)
                 batch = GLOBCHECK_BATCH;
@@ -1541,8 +1540,9 @@ top:
     }
     /* A spinning M polls a little longer before it parks: a producer that
      * feeds goroutines one at a time (a plain thread spawning in a loop, a
-     * timer) would otherwise pay a futex sleep and wake-up per item, ~5 us
-     * each. Bounded, and only the few spinning Ms do it. */
+     * timer) would otherwise pay a futex sleep and wake-up per item, which
+     * costs far more than the item. Bounded, and only the few spinning Ms
+     * do it. */
     if (m->spinning && idle_spin(m, p))
         goto top;
     /* Nothing: give up the P. */
@@ -1784,8 +1784,9 @@ void sched_prepare_g(g_t *g)
  * side pays a system call or takes sched.lock. Then, under sched.lock, it
  * moves WAITING -> SLEEPING and counts itself as blocked for deadlock
  * detection, and sleeps; sched_ready() undoes the count under the same
- * lock and wakes it. A main thread receiving from a pipeline of goroutines
- * went from ~6.9 to ~1.2 us per value (examples/demo.c, step 3).
+ * lock and wakes it. The spin is what makes a main thread that receives
+ * from a pipeline of goroutines (examples/demo.c, step 3) cheap: most
+ * values arrive while it spins.
  */
 #define PLAIN_WAITING 0u  /* waiting, not counted as blocked */
 #define PLAIN_WOKEN 1u    /* readied: the waiter may return */
@@ -2169,8 +2170,8 @@ bool sched_retake_syscall(p_t *p, int64_t now)
  * readied from outside the P (by a timer fired on an M without a P, say)
  * waits in the global queue, which a P busy with local work looks at only
  * every 61 schedules: with two spinners taking turns on the local queue
- * every 10 ms, a ticker's goroutine waited ~600 ms. Preempted Gs queue
- * behind it instead, in arrival order.
+ * every 10 ms, a ticker's goroutine waited 61 of their slices. Preempted
+ * Gs queue behind it instead, in arrival order.
  */
 void sched_gopreempt(void)
 {

@@ -178,9 +178,9 @@ static g_t *init_slot(uint8_t *base, size_t slot, int guard)
 /*
  * Guard up to GUARD_BATCH default-size slots from base with one
  * process_madvise on ourselves; returns how many it guarded (0: do them
- * one at a time). On the reference host a fresh slot (its guard and the
- * first touch of two pages) took a median 4.4 us with one madvise per
- * guard, 3.7 us in batches of 16 and 3.9 us in batches of 64. Older
+ * one at a time). One call per 16 slots amortises the system call without
+ * holding the address-space lock long enough to stall the other Ps'
+ * faults (batches of 64 measured slower than 16). Older
  * kernels lack PIDFD_SELF or refuse this advice here, and a seccomp policy
  * may refuse the call: after the first failure we use install_guard for
  * every slot, which is slower, never unguarded. A partial result counts

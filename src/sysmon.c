@@ -549,7 +549,7 @@ static int retake(int64_t now, bool *busy, int64_t *next)
             /* Look again within SYSMON_RUNNING_NS: a G that started
              * between two looks is only known from the next one, and
              * the later that is, the later it is preempted (sleeping the
-             * full 10 ms let a spinner run ~20 ms instead of 10). */
+             * full slice would let a spinner run up to two slices). */
             if (due > now + SYSMON_RUNNING_NS)
                 due = now + SYSMON_RUNNING_NS;
             if (due < *next)
@@ -590,13 +590,12 @@ static bool scavenge(int64_t now)
  * looks to catch. A P entering a system call wakes a napping sysmon itself
  * (sysmon_wake), preemption has its own due time, and the idle Ps that
  * quick looks serve (a P handed off in a call) do not exist. Each look
- * costs the M whose CPU it interrupts ~12 us here (a timer wake-up and two
- * switches under KVM): in bench_fib at GOMAXPROCS=2, the 50 quick looks
- * took 0.77 ms of the Ms' CPU in a 13 ms run; backing off once both Ps
- * ran, 0.20 ms. While an M still spins (one just woken, not yet running)
- * the quick looks go on: cutting them then made that run slower, as if
- * the kernel placed the woken M on a free CPU sooner while sysmon came
- * and went there.
+ * costs the M whose CPU it interrupts a timer wake-up and two switches
+ * (more under a hypervisor), and 50 quick looks in a short CPU-bound run
+ * are a visible share of it (bench_fib). While an M still spins (one just
+ * woken, not yet running) the quick looks go on: cutting them then made
+ * that run slower, as if the kernel placed the woken M on a free CPU
+ * sooner while sysmon came and went there.
  */
 static bool every_p_running(void)
 {
@@ -656,10 +655,10 @@ static void *sysmon(void *arg)
             busy = true;
         scav_more = scavenge(now);
         /* Quick while Ps sit in system calls (to take them back within
-         * ~20 us) or work turns up; otherwise back off as Go does, and
-         * wake for the next preemption that is due instead: goroutines
-         * that merely run need a look every 10 ms, not every 20 us (which
-         * cost ~5,000 wake-ups a second on a busy server). */
+         * a tick or two) or work turns up; otherwise back off as Go does,
+         * and wake for the next preemption that is due instead: goroutines
+         * that merely run need a look every slice, not every tick (which
+         * is tens of thousands of wake-ups a second on a busy server). */
         if (busy)
             idle = 0;
         else if (idle < QUICK_LOOKS && every_p_running())

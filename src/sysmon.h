@@ -11,9 +11,9 @@ void sysmon_start(void);
 
 /* 1 while sysmon sleeps long (more than ~50 us); atomic. go_syscall_enter
  * then calls sysmon_wake(), so that a P stuck in a system call is taken
- * back two quick looks after it entered (~130 us measured here), not after
- * sysmon's next look (up to 10 ms when everything was idle). Go wakes sysmon the same way from its deep
- * sleep (entersyscall_sysmon). */
+ * back two quick looks after it entered, not after sysmon's next look (up
+ * to 10 ms when everything was idle). Go wakes sysmon the same way from
+ * its deep sleep (entersyscall_sysmon). */
 extern uint32_t sysmon_napping;
 void sysmon_wake(void);
 

@@ -86,7 +86,10 @@ static void call_chan_make(struct input *in)
     size_t esz = NUMBER(in, 0, 1, GO_CHAN_ELEM_MAX, SIZE_MAX, (uint64_t)1 << 20, (uint64_t)1 << 40);
     size_t cap = NUMBER(in, 0, 1, (uint64_t)1 << 40, (uint64_t)1 << 24, SIZE_MAX, (uint64_t)1 << 32);
     bool overflow = esz != 0 && cap > SIZE_MAX / esz;
-    bool invalid = esz > GO_CHAN_ELEM_MAX || overflow || esz * cap > ((uint64_t)1 << 40);
+    /* Above 2^40 elements is refused even for elem_size 0: it is what a
+     * negative capacity converted to size_t looks like. */
+    bool invalid = esz > GO_CHAN_ELEM_MAX || cap > ((uint64_t)1 << 40) || overflow ||
+                   esz * cap > ((uint64_t)1 << 40);
     if (!invalid && esz * cap > ((size_t)16 << 20))
         return; /* valid but large: not the point here */
     errno = 0;

@@ -1440,9 +1440,8 @@ static bool idle_spin(m_t *m, p_t *p)
             if (netpoll_active() && netpoll_waiters() > 0 && netpoll(0) > 0)
                 return true;
             /* If a thread that could make work for us (a plain thread
-             * spawning) waits for this CPU, let it have it: spinning
-             * Ms had parking 300,000 new goroutines take 2.6-2.9 s
-             * instead of 1.7-2.0 on two cores. */
+             * spawning) waits for this CPU, let it have it: otherwise
+             * spinning Ms slow down the very producer they wait for. */
             sched_yield();
         }
     }

@@ -485,9 +485,9 @@ static int blocked_look(p_t *p, uint32_t t, int64_t now, int64_t every)
  *
  * A goroutine interrupted where it may not be preempted (in libc, in the
  * runtime) keeps its request, and its M is signalled again after a pause
- * that doubles from SIG_RETRY_NS up to SIG_RETRY_MAX_NS: sysmon once
- * signalled such an M every 20 us, 17,000 signals in the 0.7 s a goroutine
- * took to spawn 100,000 others.
+ * that doubles from SIG_RETRY_NS up to SIG_RETRY_MAX_NS: signalling it
+ * at every quick look instead interrupts a goroutine that spends its time
+ * in the runtime (spawning, say) thousands of times a second for nothing.
  */
 #define SIG_RETRY_NS 50000
 #define SIG_RETRY_MAX_NS 2000000

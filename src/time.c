@@ -98,9 +98,8 @@
  * everything its wake-up will miss on, one page's TLB entry included. In
  * go_sleep's frame, where it used to be, only the timer's own line could
  * be prefetched ahead: the descriptor's address was known only once it
- * had arrived. With 100,000 sleepers (every line cold when its timer
- * fires) the move cut 30 rounds of bench_timers from 840-880 to 690-710
- * ms at 2 Ps. A plain thread sleeps in clock_nanosleep on an
+ * had arrived, and with many sleepers every line is cold when its timer
+ * fires (bench_timers). A plain thread sleeps in clock_nanosleep on an
  * absolute deadline instead: it needs no M to wake it, so its sleep is
  * exact even when every M is busy running goroutines that do not yield,
  * it costs no thread wake-ups, and a sleeping plain thread rightly counts

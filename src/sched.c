@@ -69,6 +69,7 @@
  * exists at safe points).
  */
 #include "sched.h"
+#include "testhooks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -1247,6 +1248,64 @@ void sched_timer_armed(int64_t when)
     runlock(&sched.lock);
     if (poke)
         wake_m(poke);
+}
+
+/*
+ * sysmon's safety net for timers, at each of its looks (Go's sysmon, too,
+ * starts an M when a timer should have run already). A due timer on a P
+ * that no M holds is the business of the idle M on timer duty; if one is
+ * TIMER_LATE_NS overdue, that M is asleep without knowing it (a duty
+ * assignment whose wake-up went astray) or there is none: wake the M on
+ * duty, or the first idle one, or start a spinning M. A running P's
+ * timers are its own M's, and a stuck one's (timers_stuck_from) wait for
+ * an idle M that this same net wakes. Counted in timer_rescues, which
+ * should stay 0: a rescue means a wake-up was lost somewhere.
+ */
+#define TIMER_LATE_NS 2000000
+uint64_t timer_rescues; /* atomic; for debugging (gdb: p timer_rescues) */
+
+void sched_timers_overdue(int64_t now)
+{
+    int64_t due = 0;
+    int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < n && !due; i++) {
+        p_t *p = allp[i];
+        int64_t w = __atomic_load_n(&p->timer0_when, __ATOMIC_ACQUIRE);
+        if (w != 0 && w < now - TIMER_LATE_NS &&
+            __atomic_load_n(&p->status, __ATOMIC_ACQUIRE) != P_RUNNING)
+            due = w;
+    }
+    if (!due)
+        return;
+    __atomic_add_fetch(&timer_rescues, 1, __ATOMIC_RELAXED);
+    rlock(&sched.lock);
+    m_t *poke = sched.timer_m ? sched.timer_m : sched.midle;
+    if (poke) {
+        sched.timer_m = poke;
+        sched.timer_until = due;
+    }
+    runlock(&sched.lock);
+    if (poke)
+        wake_m(poke);
+    else
+        sched_wakep();
+}
+
+bool sched_test_lose_timer_duty(void)
+{
+    rlock(&sched.lock);
+    /* An M we left lost before whose timer someone else fired counts. */
+    m_t *m = !sched.timer_m                       ? sched.midle
+             : sched.timer_until == INT64_MIN ? sched.timer_m
+                                              : NULL;
+    if (m) {
+        /* On duty, asleep without a deadline, and told of no timer: every
+         * `when` is >= INT64_MIN, so sched_timer_armed pokes nobody. */
+        sched.timer_m = m;
+        sched.timer_until = INT64_MIN;
+    }
+    runlock(&sched.lock);
+    return m != NULL;
 }
 
 /*

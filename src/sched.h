@@ -101,6 +101,9 @@ void sched_fiber_free_g(g_t *g);
  * loan: the highest-numbered P retires at its M's next scheduling. */
 bool sched_lendp(p_t *p);
 void sched_unlendp(void);
+/* sysmon: wake an M for timers overdue on Ps no M holds (a lost
+ * wake-up's safety net). */
+void sched_timers_overdue(int64_t now);
 /* sysmon: retake p from a long syscall (true if it did). */
 bool sched_retake_syscall(p_t *p, int64_t now);
 /* A cooperative preemption point. */

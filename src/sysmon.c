@@ -15,6 +15,8 @@
  *     sleeps long (over 50 us) wakes it first (sysmon_wake);
  *   - polls the network if nobody has for 10 ms, so I/O readiness is not
  *     starved by Ms that are all busy;
+ *   - wakes an M for a timer overdue on a P that no M holds
+ *     (sched_timers_overdue: a safety net, as Go's sysmon has);
  *   - asks a goroutine that has run for 10 ms without a scheduling point
  *     to yield (g->preempt), and on x86-64 interrupts its M with SIGURG;
  *   - notices a goroutine whose M sleeps in the kernel in a call nobody
@@ -653,6 +655,7 @@ static void *sysmon(void *arg)
         wake_by = INT64_MAX;
         if (retake(now, &busy, &wake_by) > 0)
             busy = true;
+        sched_timers_overdue(now);
         scav_more = scavenge(now);
         /* Quick while Ps sit in system calls (to take them back within
          * a tick or two) or work turns up; otherwise back off as Go does,

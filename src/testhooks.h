@@ -33,4 +33,10 @@ int sema_count_waiters(const void *addr);
 void sema_release(uint32_t *addr, uint32_t n, bool handoff);
 bool sema_try_acquire(uint32_t *addr);
 
+/* sched.c: make the first idle M the M on timer duty without waking it
+ * and with no deadline, the state a lost wake-up leaves (false if no M
+ * is idle, or another M is on duty): only sysmon's safety net
+ * (sched_timers_overdue) can then get the next timer fired. */
+bool sched_test_lose_timer_duty(void);
+
 #endif /* GO_TESTHOOKS_H */

@@ -1,0 +1,592 @@
+/*
+ * trace.c - the execution trace: GOROUTINE_TRACE=FILE writes what the
+ * scheduler does, as Chrome trace-event JSON, which Perfetto
+ * (ui.perfetto.dev) and chrome://tracing open.
+ *
+ * Mechanism. Each thread that records (every M, plus plain threads that
+ * spawn or ready goroutines, and sysmon) owns a buffer, found through a
+ * thread-local pointer and created at its first event. A buffer fills
+ * chunks of fixed-size records (32 bytes: a time stamp with the event kind
+ * in its top byte, and three 64-bit arguments). Recording an event reads
+ * the cycle counter, stores the record and publishes the chunk's count
+ * with a release store: no lock, no shared cache line, no formatting.
+ * A full chunk is pushed on a lock-free list of full chunks (one CAS) and
+ * the thread takes a fresh one (malloc, once per TRACE_CHUNK events).
+ *
+ * A writer thread wakes every 20 ms, takes the whole full list with one
+ * exchange, and formats it; at exit (atexit, so also when main returns)
+ * tracing is switched off, the writer stopped, and the rest written: the
+ * full list, then every buffer's partly filled chunk up to its published
+ * count. Only the writer (or the exit flush, under the same mutex)
+ * formats and writes.
+ *
+ * Goroutine slices: the switch hook records "stop g" and "start g'" with
+ * one time stamp. The writer keeps, per thread, the slice that is open and
+ * emits one complete event ("ph":"X", with its duration) when it closes,
+ * so the file has no unmatched begin/end pairs even if events are
+ * dropped: a start while a slice is open closes that slice first, a stop
+ * that matches nothing is ignored, and slices still open at exit end at
+ * the last time stamp seen. A stop of a goroutine that is waiting carries
+ * its wait reason (the dump's words: "chan receive", "sleep"...), which
+ * becomes a "block" instant. The other events become instants on the
+ * recording thread's track. Tracks: tid is the M's id; other threads get
+ * ids from 100000 on, and every track is named with a metadata event.
+ *
+ * Nothing is lost silently: when MAX_PENDING chunks wait for the writer
+ * (it cannot keep up), a thread whose chunk is full drops events and
+ * counts them; the counts are written at the end, in "otherData"
+ * ("dropped_events"), and as a "trace_dropped" metadata event. Events
+ * recorded on another thread at the very moment of exit may miss the
+ * final flush.
+ *
+ * Time: the cycle counter (rdtsc; cntvct on aarch64; nanotime elsewhere),
+ * converted at write time with a rate measured over ~5 ms at start. The
+ * map is linear and the same for every thread, so order is exact; a
+ * small error in the rate scales all durations alike.
+ *
+ * When tracing is off each hook is one relaxed load of trace_on and a
+ * branch predicted not taken (trace.h).
+ *
+ * Why JSON: it is the one format that both Perfetto and chrome://tracing
+ * open, that a test can check with a small parser, and that a user can
+ * grep; one event per line keeps it so. Rejected: Perfetto's protobuf
+ * format (smaller and faster to load, but needs a protobuf encoder and
+ * is opaque without Perfetto's tools); Go's own trace format (go tool
+ * trace reads only Go's versioned binary format, tied to its runtime);
+ * formatting JSON on the hot path (snprintf costs more than the switch it
+ * records); one global ring under a lock (every M would bounce its line
+ * on every switch); begin/end pairs written as recorded (a dropped or
+ * unflushed end would leave unbalanced slices).
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+#include "debug.h"
+#include "lock.h"
+#include "traceback.h"
+
+#define TRACE_CHUNK 8192 /* records per chunk (256 KiB) */
+#define MAX_PENDING 256  /* full chunks waiting for the writer before drops */
+#define PLAIN_TID0 100000
+
+struct trec {
+    uint64_t tsk; /* time stamp (low 56 bits) and kind (top 8) */
+    uint64_t a, b, c;
+};
+
+struct tbuf;
+
+struct tchunk {
+    struct tchunk *next;  /* in the full list */
+    struct tbuf *owner;
+    uint32_t n;           /* records filled; owner stores (release) */
+    struct trec rec[TRACE_CHUNK];
+};
+
+struct tbuf {
+    struct tchunk *cur;   /* owner; read at exit (atomic) */
+    struct tbuf *next;    /* in the list of all buffers (push only) */
+    uint64_t dropped;     /* owner increments; read by the writer (atomic) */
+    int64_t tid;
+    char name[32];
+    /* The writer's per-thread state (writer only). */
+    bool named;
+    int64_t open_g;       /* goroutine whose slice is open, 0: none */
+    uint64_t open_ts;
+    uintptr_t open_fn;
+};
+
+int trace_on;
+static int trace_fd = -1;
+static uint64_t ts0;            /* counter at start */
+static double ticks_per_us = 1000.0; /* nanotime fallback: 1000 per us */
+static struct tbuf *allbufs;    /* push only */
+static struct tchunk *fullq;    /* full chunks, newest first */
+static uint32_t npending;       /* chunks in fullq; atomic */
+static int32_t nplainbufs;      /* atomic */
+static pthread_t writer;
+static int writer_stop;         /* atomic */
+static bool writer_started;
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER; /* formatting and the file */
+static uint64_t last_ts;        /* greatest time stamp written; wlock */
+static bool first_event = true; /* wlock */
+static int trace_pid;
+static __thread struct tbuf *my_buf __attribute__((tls_model("initial-exec")));
+
+static inline uint64_t ticks(void)
+{
+#if defined(__x86_64__)
+    return __rdtsc();
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+#else
+    return (uint64_t)nanotime();
+#endif
+}
+
+/* ---- recording ---------------------------------------------------------- */
+
+static struct tchunk *chunk_new(struct tbuf *b)
+{
+    struct tchunk *c = malloc(sizeof *c);
+    if (c) {
+        c->next = NULL;
+        c->owner = b;
+        c->n = 0;
+    }
+    return c;
+}
+
+static __attribute__((noinline)) struct tbuf *buf_new(void)
+{
+    struct tbuf *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    m_t *m = sched_tls_m;
+    if (m) {
+        b->tid = m->id;
+        snprintf(b->name, sizeof b->name, "M%lld", (long long)m->id);
+    } else {
+        int32_t k = __atomic_add_fetch(&nplainbufs, 1, __ATOMIC_RELAXED);
+        b->tid = PLAIN_TID0 + k;
+        char tn[16] = "";
+        pthread_getname_np(pthread_self(), tn, sizeof tn);
+        snprintf(b->name, sizeof b->name, "thread %d %s", (int)k, tn);
+    }
+    __atomic_store_n(&b->cur, chunk_new(b), __ATOMIC_RELEASE);
+    b->next = __atomic_load_n(&allbufs, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&allbufs, &b->next, b, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+    my_buf = b;
+    return b;
+}
+
+/* The current chunk is full: queue it for the writer and start another,
+ * unless the writer is too far behind. Returns the chunk to write in, or
+ * NULL (the event is dropped). */
+static __attribute__((noinline)) struct tchunk *chunk_full(struct tbuf *b, struct tchunk *c)
+{
+    if (c && __atomic_load_n(&npending, __ATOMIC_RELAXED) >= MAX_PENDING)
+        return NULL;
+    struct tchunk *nc = chunk_new(b);
+    if (!nc)
+        return NULL;
+    if (c) {
+        c->next = __atomic_load_n(&fullq, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(&fullq, &c->next, c, true, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED))
+            ;
+        __atomic_add_fetch(&npending, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&b->cur, nc, __ATOMIC_RELEASE);
+    return nc;
+}
+
+/* Room for k records in the caller's buffer, or NULL (k dropped). */
+static inline struct tchunk *reserve(uint32_t k)
+{
+    struct tbuf *b = my_buf;
+    if (__builtin_expect(!b, 0) && !(b = buf_new()))
+        return NULL;
+    struct tchunk *c = b->cur;
+    if (__builtin_expect(!c || c->n + k > TRACE_CHUNK, 0)) {
+        c = chunk_full(b, c);
+        if (!c) {
+            __atomic_store_n(&b->dropped, b->dropped + k, __ATOMIC_RELAXED);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static inline void put(struct trec *r, uint64_t ts, enum trace_ev ev, uint64_t a, uint64_t b,
+                       uint64_t c)
+{
+    r->tsk = ((ts - ts0) & 0x00ffffffffffffffULL) | (uint64_t)ev << 56;
+    r->a = a;
+    r->b = b;
+    r->c = c;
+}
+
+void trace_event(enum trace_ev ev, uint64_t a, uint64_t b, uint64_t c)
+{
+    struct tchunk *ch = reserve(1);
+    if (!ch)
+        return;
+    uint32_t n = ch->n;
+    put(&ch->rec[n], ticks(), ev, a, b, c);
+    __atomic_store_n(&ch->n, n + 1, __ATOMIC_RELEASE);
+}
+
+void trace_switch(g_t *from, g_t *to)
+{
+    struct tchunk *ch = reserve(2);
+    if (!ch)
+        return;
+    uint32_t n = ch->n;
+    uint64_t ts = ticks();
+    if (from)
+        put(&ch->rec[n++], ts, TEV_STOP, (uint64_t)from->id,
+            __atomic_load_n(&from->status, __ATOMIC_RELAXED), from->waitreason);
+    if (to)
+        put(&ch->rec[n++], ts, TEV_START, (uint64_t)to->id, (uint64_t)(uintptr_t)to->fn, 0);
+    __atomic_store_n(&ch->n, n, __ATOMIC_RELEASE);
+}
+
+/* ---- formatting (writer, or the exit flush; under wlock) ------------------ */
+
+static char obuf[1 << 16];
+static size_t olen;
+
+static void out_flush(void)
+{
+    size_t off = 0;
+    while (off < olen) {
+        ssize_t r = write(trace_fd, obuf + off, olen - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        off += (size_t)r;
+    }
+    olen = 0;
+}
+
+static void out(const char *s, size_t n)
+{
+    if (olen + n > sizeof obuf)
+        out_flush();
+    memcpy(obuf + olen, s, n);
+    olen += n;
+}
+
+static void outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void outf(const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof tmp - 1)
+        n = (int)sizeof tmp - 1;
+    if (n > 0)
+        out(tmp, (size_t)n);
+}
+
+/* Start one event line: the separator, then "{". */
+static void ev_begin(void)
+{
+    out(first_event ? "\n{" : ",\n{", first_event ? 2 : 3);
+    first_event = false;
+}
+
+/* s as a JSON string body (no quotes), cut to fit dst. */
+static const char *json_str(char *dst, size_t cap, const char *s)
+{
+    size_t j = 0;
+    for (; s && *s && j + 7 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            dst[j++] = '\\';
+            dst[j++] = (char)ch;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            j += (size_t)snprintf(dst + j, cap - j, "\\u%04x", ch);
+        } else {
+            dst[j++] = (char)ch;
+        }
+    }
+    dst[j] = 0;
+    return dst;
+}
+
+/* Names of entry functions and timer callbacks, looked up once each. */
+#define NAMECACHE 512
+static struct {
+    uintptr_t pc;
+    char name[80];
+} namecache[NAMECACHE];
+
+static const char *fn_name(uintptr_t pc)
+{
+    if (!pc)
+        return "?";
+    uint32_t h = (uint32_t)((pc >> 4) * 2654435761u) % NAMECACHE;
+    for (uint32_t i = 0; i < 8; i++) {
+        uint32_t k = (h + i) % NAMECACHE;
+        if (namecache[k].pc == pc)
+            return namecache[k].name;
+        if (namecache[k].pc == 0) {
+            const char *n = tb_fn_name(pc);
+            char raw[80];
+            if (!n) {
+                snprintf(raw, sizeof raw, "%#lx", (unsigned long)pc);
+                n = raw;
+            }
+            json_str(namecache[k].name, sizeof namecache[k].name, n);
+            namecache[k].pc = pc;
+            return namecache[k].name;
+        }
+    }
+    return "?"; /* cache full around this slot: keep going unnamed */
+}
+
+static double us(uint64_t t)
+{
+    return (double)t / ticks_per_us;
+}
+
+static void name_track(struct tbuf *b)
+{
+    char nm[80];
+    ev_begin();
+    outf("\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%lld,\"args\":{\"name\":\"%s\"}}",
+         trace_pid, (long long)b->tid, json_str(nm, sizeof nm, b->name));
+    ev_begin();
+    outf("\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%lld,"
+         "\"args\":{\"sort_index\":%lld}}",
+         trace_pid, (long long)b->tid, (long long)b->tid);
+    b->named = true;
+}
+
+static void close_slice(struct tbuf *b, uint64_t t)
+{
+    if (!b->open_g)
+        return;
+    ev_begin();
+    outf("\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"G%lld %s\",\"pid\":%d,\"tid\":%lld,"
+         "\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"g\":%lld}}",
+         (long long)b->open_g, fn_name(b->open_fn), trace_pid, (long long)b->tid,
+         us(b->open_ts), us(t - b->open_ts), (long long)b->open_g);
+    b->open_g = 0;
+}
+
+static void instant(struct tbuf *b, uint64_t t, const char *name)
+{
+    ev_begin();
+    outf("\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\",\"name\":\"%s\",\"pid\":%d,\"tid\":%lld,"
+         "\"ts\":%.3f,\"args\":",
+         name, trace_pid, (long long)b->tid, us(t));
+}
+
+static const char *const sysexit_how[] = {"kept P", "idle P", "no P"};
+
+static void format_rec(struct tbuf *b, const struct trec *r)
+{
+    uint64_t t = r->tsk & 0x00ffffffffffffffULL;
+    unsigned ev = (unsigned)(r->tsk >> 56);
+    if (t > last_ts)
+        last_ts = t;
+    if (!b->named)
+        name_track(b);
+    switch (ev) {
+    case TEV_START:
+        close_slice(b, t);
+        b->open_g = (int64_t)r->a;
+        b->open_ts = t;
+        b->open_fn = (uintptr_t)r->b;
+        break;
+    case TEV_STOP:
+        if (b->open_g == (int64_t)r->a)
+            close_slice(b, t);
+        if (r->b == G_WAITING) {
+            instant(b, t, "block");
+            outf("{\"g\":%lld,\"reason\":\"%s\"}}", (long long)r->a,
+                 wait_reason_name((enum wait_reason)r->c));
+        } else if (r->b == G_DEAD) {
+            instant(b, t, "exit");
+            outf("{\"g\":%lld}}", (long long)r->a);
+        }
+        break;
+    case TEV_SPAWN:
+        instant(b, t, "spawn");
+        outf("{\"child\":%lld,\"fn\":\"%s\",\"parent\":%lld}}", (long long)r->a,
+             fn_name((uintptr_t)r->b), (long long)r->c);
+        break;
+    case TEV_UNBLOCK:
+        instant(b, t, "unblock");
+        outf("{\"g\":%lld,\"by\":%lld}}", (long long)r->a, (long long)r->b);
+        break;
+    case TEV_SYSCALL_ENTER:
+        instant(b, t, "syscall enter");
+        outf("{\"g\":%lld}}", (long long)r->a);
+        break;
+    case TEV_SYSCALL_EXIT:
+        instant(b, t, "syscall exit");
+        outf("{\"g\":%lld,\"p\":\"%s\"}}", (long long)r->a, sysexit_how[r->b < 3 ? r->b : 2]);
+        break;
+    case TEV_HANDOFF:
+        instant(b, t, "handoff");
+        outf("{\"p\":%lld}}", (long long)r->a);
+        break;
+    case TEV_STEAL:
+        instant(b, t, "steal");
+        outf("{\"victim\":%lld,\"n\":%lld}}", (long long)r->a, (long long)r->b);
+        break;
+    case TEV_PREEMPT:
+        instant(b, t, "preempt");
+        outf("{\"g\":%lld}}", (long long)r->a);
+        break;
+    case TEV_TIMER:
+        instant(b, t, "timer");
+        outf("{\"fn\":\"%s\"}}", fn_name((uintptr_t)r->a));
+        break;
+    case TEV_NETPOLL:
+        instant(b, t, "netpoll");
+        outf("{\"woken\":%lld}}", (long long)r->a);
+        break;
+    default:
+        instant(b, t, "unknown");
+        outf("{\"kind\":%u}}", ev);
+        break;
+    }
+}
+
+static void format_chunk(struct tchunk *c, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        format_rec(c->owner, &c->rec[i]);
+}
+
+/* Write every full chunk queued so far, oldest first, and free them. */
+static void drain_full(void)
+{
+    struct tchunk *c = __atomic_exchange_n(&fullq, NULL, __ATOMIC_ACQUIRE);
+    struct tchunk *rev = NULL;
+    uint32_t k = 0;
+    while (c) {
+        struct tchunk *nx = c->next;
+        c->next = rev;
+        rev = c;
+        c = nx;
+        k++;
+    }
+    __atomic_sub_fetch(&npending, k, __ATOMIC_RELAXED);
+    while (rev) {
+        struct tchunk *nx = rev->next;
+        format_chunk(rev, rev->n);
+        free(rev);
+        rev = nx;
+    }
+    out_flush();
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "gort-trace");
+    while (!__atomic_load_n(&writer_stop, __ATOMIC_ACQUIRE)) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&wlock);
+        drain_full();
+        pthread_mutex_unlock(&wlock);
+    }
+    return NULL;
+}
+
+/* At exit: stop recording, stop the writer, write the rest and close. */
+static void trace_finish(void)
+{
+    if (!__atomic_load_n(&trace_on, __ATOMIC_RELAXED) || getpid() != trace_pid)
+        return;
+    __atomic_store_n(&trace_on, 0, __ATOMIC_SEQ_CST);
+    if (writer_started && !pthread_equal(pthread_self(), writer)) {
+        __atomic_store_n(&writer_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(writer, NULL);
+        writer_started = false;
+    }
+    pthread_mutex_lock(&wlock);
+    drain_full();
+    uint64_t dropped = 0;
+    int nbufs = 0;
+    for (struct tbuf *b = __atomic_load_n(&allbufs, __ATOMIC_ACQUIRE); b; b = b->next) {
+        struct tchunk *c = __atomic_load_n(&b->cur, __ATOMIC_ACQUIRE);
+        if (c)
+            format_chunk(c, __atomic_load_n(&c->n, __ATOMIC_ACQUIRE));
+        dropped += __atomic_load_n(&b->dropped, __ATOMIC_RELAXED);
+        nbufs++;
+    }
+    for (struct tbuf *b = __atomic_load_n(&allbufs, __ATOMIC_ACQUIRE); b; b = b->next)
+        close_slice(b, last_ts);
+    ev_begin();
+    outf("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
+         "\"args\":{\"name\":\"libgoroutine\"}}",
+         trace_pid);
+    ev_begin();
+    outf("\"ph\":\"M\",\"name\":\"trace_dropped\",\"pid\":%d,\"tid\":0,"
+         "\"args\":{\"dropped_events\":%llu}}",
+         trace_pid, (unsigned long long)dropped);
+    outf("\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"dropped_events\":%llu,"
+         "\"threads\":%d,\"ticks_per_us\":%.3f}}\n",
+         (unsigned long long)dropped, nbufs, ticks_per_us);
+    out_flush();
+    close(trace_fd);
+    trace_fd = -1;
+    pthread_mutex_unlock(&wlock);
+}
+
+static void calibrate(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    int64_t n0 = nanotime();
+    uint64_t t0 = ticks();
+    int64_t n1;
+    do
+        n1 = nanotime();
+    while (n1 - n0 < 5 * 1000 * 1000);
+    uint64_t t1 = ticks();
+    if (t1 > t0)
+        ticks_per_us = (double)(t1 - t0) * 1000.0 / (double)(n1 - n0);
+#endif
+}
+
+void trace_init(void)
+{
+    const char *path = getenv("GOROUTINE_TRACE");
+    if (!path || !*path)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "libgoroutine: GOROUTINE_TRACE=%s: %s; not tracing\n", path,
+                strerror(errno));
+        return;
+    }
+    trace_fd = fd;
+    trace_pid = (int)getpid();
+    calibrate();
+    ts0 = ticks();
+    static const char head[] = "{\"traceEvents\":[";
+    out(head, sizeof head - 1);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the writer takes no signals */
+    if (pthread_create(&writer, &attr, writer_main, NULL) == 0) {
+        writer_started = true;
+        /* Known to deadlock detection, which counts the process's threads. */
+        __atomic_add_fetch(&sched.nruntime_threads, 1, __ATOMIC_RELAXED);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    __atomic_store_n(&trace_on, 1, __ATOMIC_SEQ_CST);
+    atexit(trace_finish);
+}

@@ -44,8 +44,10 @@
  * map is linear and the same for every thread, so order is exact; a
  * small error in the rate scales all durations alike.
  *
- * When tracing is off each hook is one relaxed load of trace_on and a
- * branch predicted not taken (trace.h).
+ * When tracing is off each hook is one compare of trace_on with zero
+ * and a branch predicted not taken (trace.h); trace_on never changes
+ * after start-up, and the end of recording at exit is a second flag,
+ * trace_done, tested only once an event is being recorded.
  *
  * Why JSON: it is the one format that both Perfetto and chrome://tracing
  * open, that a test can check with a small parser, and that a user can
@@ -64,7 +66,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,7 @@ struct tbuf {
 };
 
 int trace_on;
+static int trace_done;          /* set at exit: record nothing more; atomic */
 static int trace_fd = -1;
 static uint64_t ts0;            /* counter at start */
 static double ticks_per_us = 1000.0; /* nanotime fallback: 1000 per us */
@@ -227,6 +229,8 @@ static inline void put(struct trec *r, uint64_t ts, enum trace_ev ev, uint64_t a
 
 void trace_event(enum trace_ev ev, uint64_t a, uint64_t b, uint64_t c)
 {
+    if (__builtin_expect(__atomic_load_n(&trace_done, __ATOMIC_RELAXED), 0))
+        return;
     struct tchunk *ch = reserve(1);
     if (!ch)
         return;
@@ -237,6 +241,8 @@ void trace_event(enum trace_ev ev, uint64_t a, uint64_t b, uint64_t c)
 
 void trace_switch(g_t *from, g_t *to)
 {
+    if (__builtin_expect(__atomic_load_n(&trace_done, __ATOMIC_RELAXED), 0))
+        return;
     struct tchunk *ch = reserve(2);
     if (!ch)
         return;
@@ -252,8 +258,11 @@ void trace_switch(g_t *from, g_t *to)
 
 /* ---- formatting (writer, or the exit flush; under wlock) ------------------ */
 
+/* The writer formats a few million events a second: by hand, with
+ * integer arithmetic only (snprintf of a double costs ten times more). */
 static char obuf[1 << 16];
 static size_t olen;
+#define EV_MAX 512 /* room reserved per event line: names are cut to fit */
 
 static void out_flush(void)
 {
@@ -269,38 +278,67 @@ static void out_flush(void)
     olen = 0;
 }
 
-static void out(const char *s, size_t n)
+/* Appenders: the caller has reserved room (ev_begin). */
+static inline void ps(const char *s)
 {
-    if (olen + n > sizeof obuf)
-        out_flush();
+    size_t n = strlen(s);
     memcpy(obuf + olen, s, n);
     olen += n;
 }
 
-static void outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void outf(const char *fmt, ...)
+static void pu(uint64_t v)
 {
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof tmp - 1)
-        n = (int)sizeof tmp - 1;
-    if (n > 0)
-        out(tmp, (size_t)n);
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        obuf[olen++] = tmp[--n];
 }
 
-/* Start one event line: the separator, then "{". */
+static void pi(int64_t v)
+{
+    if (v < 0) {
+        obuf[olen++] = '-';
+        pu((uint64_t)0 - (uint64_t)v);
+    } else {
+        pu((uint64_t)v);
+    }
+}
+
+/* Ticks to ns: ns = ticks * ns_mult >> 32. */
+static uint64_t ns_mult;
+
+static uint64_t to_ns(uint64_t t)
+{
+    return (uint64_t)(((unsigned __int128)t * ns_mult) >> 32);
+}
+
+/* A duration in ns as microseconds with three decimals. */
+static void pus(uint64_t ns)
+{
+    pu(ns / 1000);
+    uint32_t f = (uint32_t)(ns % 1000);
+    obuf[olen++] = '.';
+    obuf[olen++] = (char)('0' + f / 100);
+    obuf[olen++] = (char)('0' + f / 10 % 10);
+    obuf[olen++] = (char)('0' + f % 10);
+}
+
+/* Start one event line: room for it, the separator, then "{". */
 static void ev_begin(void)
 {
-    out(first_event ? "\n{" : ",\n{", first_event ? 2 : 3);
+    if (olen + EV_MAX > sizeof obuf)
+        out_flush();
+    ps(first_event ? "\n{" : ",\n{");
     first_event = false;
 }
 
 /* s as a JSON string body (no quotes), cut to fit dst. */
 static const char *json_str(char *dst, size_t cap, const char *s)
 {
+    static const char hex[] = "0123456789abcdef";
     size_t j = 0;
     for (; s && *s && j + 7 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
@@ -308,7 +346,10 @@ static const char *json_str(char *dst, size_t cap, const char *s)
             dst[j++] = '\\';
             dst[j++] = (char)ch;
         } else if (ch < 0x20 || ch >= 0x7f) {
-            j += (size_t)snprintf(dst + j, cap - j, "\\u%04x", ch);
+            memcpy(dst + j, "\\u00", 4);
+            dst[j + 4] = hex[ch >> 4];
+            dst[j + 5] = hex[ch & 15];
+            j += 6;
         } else {
             dst[j++] = (char)ch;
         }
@@ -348,21 +389,30 @@ static const char *fn_name(uintptr_t pc)
     return "?"; /* cache full around this slot: keep going unnamed */
 }
 
-static double us(uint64_t t)
+/* ,"pid":P,"tid":T */
+static void pid_tid(const struct tbuf *b)
 {
-    return (double)t / ticks_per_us;
+    ps(",\"pid\":");
+    pi(trace_pid);
+    ps(",\"tid\":");
+    pi(b->tid);
 }
 
 static void name_track(struct tbuf *b)
 {
     char nm[80];
     ev_begin();
-    outf("\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%lld,\"args\":{\"name\":\"%s\"}}",
-         trace_pid, (long long)b->tid, json_str(nm, sizeof nm, b->name));
+    ps("\"ph\":\"M\",\"name\":\"thread_name\"");
+    pid_tid(b);
+    ps(",\"args\":{\"name\":\"");
+    ps(json_str(nm, sizeof nm, b->name));
+    ps("\"}}");
     ev_begin();
-    outf("\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%lld,"
-         "\"args\":{\"sort_index\":%lld}}",
-         trace_pid, (long long)b->tid, (long long)b->tid);
+    ps("\"ph\":\"M\",\"name\":\"thread_sort_index\"");
+    pid_tid(b);
+    ps(",\"args\":{\"sort_index\":");
+    pi(b->tid);
+    ps("}}");
     b->named = true;
 }
 
@@ -371,19 +421,52 @@ static void close_slice(struct tbuf *b, uint64_t t)
     if (!b->open_g)
         return;
     ev_begin();
-    outf("\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"G%lld %s\",\"pid\":%d,\"tid\":%lld,"
-         "\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"g\":%lld}}",
-         (long long)b->open_g, fn_name(b->open_fn), trace_pid, (long long)b->tid,
-         us(b->open_ts), us(t - b->open_ts), (long long)b->open_g);
+    ps("\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"G");
+    pi(b->open_g);
+    ps(" ");
+    ps(fn_name(b->open_fn));
+    ps("\"");
+    pid_tid(b);
+    uint64_t start = to_ns(b->open_ts);
+    ps(",\"ts\":");
+    pus(start);
+    ps(",\"dur\":");
+    pus(to_ns(t) - start);
+    ps(",\"args\":{\"g\":");
+    pi(b->open_g);
+    ps("}}");
     b->open_g = 0;
 }
 
+/* An instant's head, up to its args object's "{". */
 static void instant(struct tbuf *b, uint64_t t, const char *name)
 {
     ev_begin();
-    outf("\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\",\"name\":\"%s\",\"pid\":%d,\"tid\":%lld,"
-         "\"ts\":%.3f,\"args\":",
-         name, trace_pid, (long long)b->tid, us(t));
+    ps("\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\",\"name\":\"");
+    ps(name);
+    ps("\"");
+    pid_tid(b);
+    ps(",\"ts\":");
+    pus(to_ns(t));
+    ps(",\"args\":{");
+}
+
+/* "key":v for an integer argument; ,"key":v with comma. */
+static void arg_i(const char *key, int64_t v, bool first)
+{
+    ps(first ? "\"" : ",\"");
+    ps(key);
+    ps("\":");
+    pi(v);
+}
+
+static void arg_s(const char *key, const char *v)
+{
+    ps(",\"");
+    ps(key);
+    ps("\":\"");
+    ps(v);
+    ps("\"");
 }
 
 static const char *const sysexit_how[] = {"kept P", "idle P", "no P"};
@@ -402,61 +485,70 @@ static void format_rec(struct tbuf *b, const struct trec *r)
         b->open_g = (int64_t)r->a;
         b->open_ts = t;
         b->open_fn = (uintptr_t)r->b;
-        break;
+        return;
     case TEV_STOP:
         if (b->open_g == (int64_t)r->a)
             close_slice(b, t);
         if (r->b == G_WAITING) {
             instant(b, t, "block");
-            outf("{\"g\":%lld,\"reason\":\"%s\"}}", (long long)r->a,
-                 wait_reason_name((enum wait_reason)r->c));
+            arg_i("g", (int64_t)r->a, true);
+            arg_s("reason", wait_reason_name((enum wait_reason)r->c));
         } else if (r->b == G_DEAD) {
             instant(b, t, "exit");
-            outf("{\"g\":%lld}}", (long long)r->a);
+            arg_i("g", (int64_t)r->a, true);
+        } else {
+            return;
         }
         break;
     case TEV_SPAWN:
         instant(b, t, "spawn");
-        outf("{\"child\":%lld,\"fn\":\"%s\",\"parent\":%lld}}", (long long)r->a,
-             fn_name((uintptr_t)r->b), (long long)r->c);
+        arg_i("child", (int64_t)r->a, true);
+        arg_s("fn", fn_name((uintptr_t)r->b));
+        arg_i("parent", (int64_t)r->c, false);
         break;
     case TEV_UNBLOCK:
         instant(b, t, "unblock");
-        outf("{\"g\":%lld,\"by\":%lld}}", (long long)r->a, (long long)r->b);
+        arg_i("g", (int64_t)r->a, true);
+        arg_i("by", (int64_t)r->b, false);
         break;
     case TEV_SYSCALL_ENTER:
         instant(b, t, "syscall enter");
-        outf("{\"g\":%lld}}", (long long)r->a);
+        arg_i("g", (int64_t)r->a, true);
         break;
     case TEV_SYSCALL_EXIT:
         instant(b, t, "syscall exit");
-        outf("{\"g\":%lld,\"p\":\"%s\"}}", (long long)r->a, sysexit_how[r->b < 3 ? r->b : 2]);
+        arg_i("g", (int64_t)r->a, true);
+        arg_s("p", sysexit_how[r->b < 3 ? r->b : 2]);
         break;
     case TEV_HANDOFF:
         instant(b, t, "handoff");
-        outf("{\"p\":%lld}}", (long long)r->a);
+        arg_i("p", (int64_t)r->a, true);
         break;
     case TEV_STEAL:
         instant(b, t, "steal");
-        outf("{\"victim\":%lld,\"n\":%lld}}", (long long)r->a, (long long)r->b);
+        arg_i("victim", (int64_t)r->a, true);
+        arg_i("n", (int64_t)r->b, false);
         break;
     case TEV_PREEMPT:
         instant(b, t, "preempt");
-        outf("{\"g\":%lld}}", (long long)r->a);
+        arg_i("g", (int64_t)r->a, true);
         break;
     case TEV_TIMER:
         instant(b, t, "timer");
-        outf("{\"fn\":\"%s\"}}", fn_name((uintptr_t)r->a));
+        ps("\"fn\":\"");
+        ps(fn_name((uintptr_t)r->a));
+        ps("\"");
         break;
     case TEV_NETPOLL:
         instant(b, t, "netpoll");
-        outf("{\"woken\":%lld}}", (long long)r->a);
+        arg_i("woken", (int64_t)r->a, true);
         break;
     default:
         instant(b, t, "unknown");
-        outf("{\"kind\":%u}}", ev);
+        arg_i("kind", ev, true);
         break;
     }
+    ps("}}");
 }
 
 static void format_chunk(struct tchunk *c, uint32_t n)
@@ -505,9 +597,9 @@ static void *writer_main(void *arg)
 /* At exit: stop recording, stop the writer, write the rest and close. */
 static void trace_finish(void)
 {
-    if (!__atomic_load_n(&trace_on, __ATOMIC_RELAXED) || getpid() != trace_pid)
+    if (!trace_on || getpid() != trace_pid ||
+        __atomic_exchange_n(&trace_done, 1, __ATOMIC_SEQ_CST))
         return;
-    __atomic_store_n(&trace_on, 0, __ATOMIC_SEQ_CST);
     if (writer_started && !pthread_equal(pthread_self(), writer)) {
         __atomic_store_n(&writer_stop, 1, __ATOMIC_RELEASE);
         pthread_join(writer, NULL);
@@ -526,17 +618,26 @@ static void trace_finish(void)
     }
     for (struct tbuf *b = __atomic_load_n(&allbufs, __ATOMIC_ACQUIRE); b; b = b->next)
         close_slice(b, last_ts);
+    struct tbuf proc = {.tid = 0};
     ev_begin();
-    outf("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
-         "\"args\":{\"name\":\"libgoroutine\"}}",
-         trace_pid);
+    ps("\"ph\":\"M\",\"name\":\"process_name\"");
+    pid_tid(&proc);
+    ps(",\"args\":{\"name\":\"libgoroutine\"}}");
     ev_begin();
-    outf("\"ph\":\"M\",\"name\":\"trace_dropped\",\"pid\":%d,\"tid\":0,"
-         "\"args\":{\"dropped_events\":%llu}}",
-         trace_pid, (unsigned long long)dropped);
-    outf("\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"dropped_events\":%llu,"
-         "\"threads\":%d,\"ticks_per_us\":%.3f}}\n",
-         (unsigned long long)dropped, nbufs, ticks_per_us);
+    ps("\"ph\":\"M\",\"name\":\"trace_dropped\"");
+    pid_tid(&proc);
+    ps(",\"args\":{\"dropped_events\":");
+    pu(dropped);
+    ps("}}");
+    if (olen + EV_MAX > sizeof obuf)
+        out_flush();
+    ps("\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"dropped_events\":");
+    pu(dropped);
+    ps(",\"threads\":");
+    pi(nbufs);
+    ps(",\"ticks_per_ms\":");
+    pu((uint64_t)(ticks_per_us * 1000.0));
+    ps("}}\n");
     out_flush();
     close(trace_fd);
     trace_fd = -1;
@@ -573,8 +674,8 @@ void trace_init(void)
     trace_pid = (int)getpid();
     calibrate();
     ts0 = ticks();
-    static const char head[] = "{\"traceEvents\":[";
-    out(head, sizeof head - 1);
+    ns_mult = (uint64_t)(1000.0 / ticks_per_us * 4294967296.0);
+    ps("{\"traceEvents\":[");
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     sigset_t all, old;
@@ -587,6 +688,6 @@ void trace_init(void)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
-    __atomic_store_n(&trace_on, 1, __ATOMIC_SEQ_CST);
+    trace_on = 1; /* before any M exists: see trace.h */
     atexit(trace_finish);
 }

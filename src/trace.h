@@ -32,11 +32,14 @@ enum trace_ev {
 /* How go_syscall_exit found its P. */
 enum { TRACE_SYSEXIT_KEPT, TRACE_SYSEXIT_IDLEP, TRACE_SYSEXIT_NOP };
 
-/* Non-zero while a trace is being recorded; written by trace_init and at
- * exit only. */
-extern int trace_on;
+/* Non-zero if GOROUTINE_TRACE asked for a trace. Written once, by
+ * trace_init in rt_init, before any M exists and before rt_started is
+ * published; constant afterwards (the end of recording at exit is a
+ * separate flag, checked out of line), so the hooks read it with a plain
+ * load: one compare with memory and a branch. */
+extern int trace_on GO_INTERNAL;
 
-#define TRACE_ON() __builtin_expect(__atomic_load_n(&trace_on, __ATOMIC_RELAXED), 0)
+#define TRACE_ON() __builtin_expect(trace_on, 0)
 
 /* Record one event in the calling thread's buffer. */
 void trace_event(enum trace_ev ev, uint64_t a, uint64_t b, uint64_t c);

@@ -26,14 +26,14 @@
 
 static go_chan *c1, *c2, *c3;
 static go_wg wg = GO_WG_INIT;
-static volatile unsigned long sink;
+static unsigned long sink; /* keeps the loops from being optimised away */
 
 static void spin(int n)
 {
     unsigned long x = 0;
     for (int i = 0; i < n; i++)
         x += (unsigned long)i * 2654435761u;
-    sink += x;
+    __atomic_fetch_add(&sink, x, __ATOMIC_RELAXED);
 }
 
 static void generator(void *arg)

@@ -11,7 +11,10 @@
  * the cycle counter, stores the record and publishes the chunk's count
  * with a release store: no lock, no shared cache line, no formatting.
  * A full chunk is pushed on a lock-free list of full chunks (one CAS) and
- * the thread takes a fresh one (malloc, once per TRACE_CHUNK events).
+ * the thread takes a chunk the writer has handed back to it, or a new one
+ * (malloc) if there is none: in a steady state each thread cycles
+ * through the chunks it filled in one writer period (5 ms), whose pages
+ * stay resident.
  *
  * A writer thread wakes every 20 ms, takes the whole full list with one
  * exchange, and formats it; at exit (atexit, so also when main returns)
@@ -69,6 +72,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,12 +104,17 @@ struct tchunk {
 
 struct tbuf {
     struct tchunk *cur;   /* owner; read at exit (atomic) */
+    struct tchunk *returned; /* chunks the writer is done with (push: writer,
+                              * take all: owner); atomic */
+    struct tchunk *stash; /* taken from `returned`; owner only */
     struct tbuf *next;    /* in the list of all buffers (push only) */
     uint64_t dropped;     /* owner increments; read by the writer (atomic) */
     int64_t tid;
     char name[32];
     /* The writer's per-thread state (writer only). */
     bool named;
+    uint8_t pidtid_len;   /* ,"pid":P,"tid":T, formatted once */
+    char pidtid[48];
     int64_t open_g;       /* goroutine whose slice is open, 0: none */
     uint64_t open_ts;
     uintptr_t open_fn;
@@ -187,9 +196,19 @@ static __attribute__((noinline)) struct tchunk *chunk_full(struct tbuf *b, struc
 {
     if (c && __atomic_load_n(&npending, __ATOMIC_RELAXED) >= MAX_PENDING)
         return NULL;
-    struct tchunk *nc = chunk_new(b);
-    if (!nc)
+    /* A chunk the writer is done with, its pages still resident: fresh
+     * ones would cost a page fault every 128 records. The writer only
+     * pushes and the owner only takes the whole list, so no ABA. */
+    if (!b->stash)
+        b->stash = __atomic_exchange_n(&b->returned, NULL, __ATOMIC_ACQUIRE);
+    struct tchunk *nc = b->stash;
+    if (nc) {
+        b->stash = nc->next;
+        nc->next = NULL;
+        nc->n = 0;
+    } else if (!(nc = chunk_new(b))) {
         return NULL;
+    }
     if (c) {
         c->next = __atomic_load_n(&fullq, __ATOMIC_RELAXED);
         while (!__atomic_compare_exchange_n(&fullq, &c->next, c, true, __ATOMIC_RELEASE,
@@ -288,13 +307,26 @@ static inline void ps(const char *s)
 
 static void pu(uint64_t v)
 {
+    static const char d2[] = "00010203040506070809101112131415161718192021222324"
+                             "25262728293031323334353637383940414243444546474849"
+                             "50515253545556575859606162636465666768697071727374"
+                             "75767778798081828384858687888990919293949596979899";
     char tmp[24];
-    int n = 0;
-    do
-        tmp[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (n)
-        obuf[olen++] = tmp[--n];
+    int n = sizeof tmp;
+    while (v >= 100) {
+        uint32_t r = (uint32_t)(v % 100);
+        v /= 100;
+        tmp[--n] = d2[2 * r + 1];
+        tmp[--n] = d2[2 * r];
+    }
+    if (v >= 10) {
+        tmp[--n] = d2[2 * v + 1];
+        tmp[--n] = d2[2 * v];
+    } else {
+        tmp[--n] = (char)('0' + v);
+    }
+    memcpy(obuf + olen, tmp + n, sizeof tmp - (size_t)n);
+    olen += sizeof tmp - (size_t)n;
 }
 
 static void pi(int64_t v)
@@ -389,13 +421,21 @@ static const char *fn_name(uintptr_t pc)
     return "?"; /* cache full around this slot: keep going unnamed */
 }
 
-/* ,"pid":P,"tid":T */
-static void pid_tid(const struct tbuf *b)
+/* ,"pid":P,"tid":T (made once per track) */
+static void pid_tid(struct tbuf *b)
 {
-    ps(",\"pid\":");
-    pi(trace_pid);
-    ps(",\"tid\":");
-    pi(b->tid);
+    if (!b->pidtid_len) {
+        size_t o = olen;
+        ps(",\"pid\":");
+        pi(trace_pid);
+        ps(",\"tid\":");
+        pi(b->tid);
+        b->pidtid_len = (uint8_t)(olen - o);
+        memcpy(b->pidtid, obuf + o, b->pidtid_len);
+        return;
+    }
+    memcpy(obuf + olen, b->pidtid, b->pidtid_len);
+    olen += b->pidtid_len;
 }
 
 static void name_track(struct tbuf *b)
@@ -421,7 +461,7 @@ static void close_slice(struct tbuf *b, uint64_t t)
     if (!b->open_g)
         return;
     ev_begin();
-    ps("\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"G");
+    ps("\"ph\":\"X\",\"name\":\"G");
     pi(b->open_g);
     ps(" ");
     ps(fn_name(b->open_fn));
@@ -442,7 +482,8 @@ static void close_slice(struct tbuf *b, uint64_t t)
 static void instant(struct tbuf *b, uint64_t t, const char *name)
 {
     ev_begin();
-    ps("\"ph\":\"i\",\"s\":\"t\",\"cat\":\"sched\",\"name\":\"");
+    /* No "s": an instant's scope is its thread by default. */
+    ps("\"ph\":\"i\",\"name\":\"");
     ps(name);
     ps("\"");
     pid_tid(b);
@@ -551,13 +592,46 @@ static void format_rec(struct tbuf *b, const struct trec *r)
     ps("}}");
 }
 
-static void format_chunk(struct tchunk *c, uint32_t n)
+/* The spill file: chunks as they fill, in binary, each behind a header
+ * naming its thread; read back and formatted at exit. Per thread, chunks
+ * are spilled in the order they were filled. */
+struct rawhdr {
+    struct tbuf *owner;
+    uint64_t n;
+};
+static int raw_fd = -1;
+static uint64_t raw_lost; /* records the spill file could not take; wlock */
+
+static void spill(struct tbuf *owner, const struct trec *r, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++)
-        format_rec(c->owner, &c->rec[i]);
+    struct rawhdr h = {owner, n};
+    struct iovec iov[2] = {{&h, sizeof h}, {(void *)r, n * sizeof *r}};
+    size_t want = sizeof h + n * sizeof *r, done = 0;
+    while (done < want) {
+        ssize_t w = writev(raw_fd, iov, 2);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+        for (int i = 0; i < 2; i++) { /* skip what was written */
+            size_t k = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+            iov[i].iov_base = (char *)iov[i].iov_base + k;
+            iov[i].iov_len -= k;
+            w -= (ssize_t)k;
+        }
+    }
+    if (done == 0 && n) {
+        raw_lost += n;
+    } else if (done < want) {
+        /* Cut short (disk full): the file cannot be read back past here. */
+        raw_lost += n;
+        __atomic_store_n(&raw_fd, -1, __ATOMIC_RELAXED);
+    }
 }
 
-/* Write every full chunk queued so far, oldest first, and free them. */
+/* Spill every full chunk queued so far, oldest first, and hand each back
+ * to its thread. */
 static void drain_full(void)
 {
     struct tchunk *c = __atomic_exchange_n(&fullq, NULL, __ATOMIC_ACQUIRE);
@@ -570,14 +644,46 @@ static void drain_full(void)
         c = nx;
         k++;
     }
-    __atomic_sub_fetch(&npending, k, __ATOMIC_RELAXED);
     while (rev) {
         struct tchunk *nx = rev->next;
-        format_chunk(rev, rev->n);
-        free(rev);
+        if (raw_fd >= 0)
+            spill(rev->owner, rev->rec, rev->n);
+        else
+            raw_lost += rev->n;
+        /* Back to its owner for reuse. */
+        struct tbuf *o = rev->owner;
+        rev->next = __atomic_load_n(&o->returned, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(&o->returned, &rev->next, rev, true,
+                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            ;
         rev = nx;
     }
-    out_flush();
+    __atomic_sub_fetch(&npending, k, __ATOMIC_RELAXED);
+}
+
+/* Read the spill file back and write the JSON events. */
+static void convert(void)
+{
+    if (raw_fd < 0 || lseek(raw_fd, 0, SEEK_SET) != 0)
+        return;
+    struct trec *buf = malloc(TRACE_CHUNK * sizeof *buf);
+    if (!buf)
+        return;
+    struct rawhdr h;
+    while (read(raw_fd, &h, sizeof h) == (ssize_t)sizeof h && h.n <= TRACE_CHUNK) {
+        size_t want = h.n * sizeof *buf, got = 0;
+        while (got < want) {
+            ssize_t r = read(raw_fd, (char *)buf + got, want - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        for (size_t i = 0; i < got / sizeof *buf; i++)
+            format_rec(h.owner, &buf[i]);
+        if (got < want)
+            break;
+    }
+    free(buf);
 }
 
 static void *writer_main(void *arg)
@@ -585,7 +691,7 @@ static void *writer_main(void *arg)
     (void)arg;
     pthread_setname_np(pthread_self(), "gort-trace");
     while (!__atomic_load_n(&writer_stop, __ATOMIC_ACQUIRE)) {
-        struct timespec ts = {0, 20 * 1000 * 1000};
+        struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&wlock);
         drain_full();
@@ -611,11 +717,16 @@ static void trace_finish(void)
     int nbufs = 0;
     for (struct tbuf *b = __atomic_load_n(&allbufs, __ATOMIC_ACQUIRE); b; b = b->next) {
         struct tchunk *c = __atomic_load_n(&b->cur, __ATOMIC_ACQUIRE);
-        if (c)
-            format_chunk(c, __atomic_load_n(&c->n, __ATOMIC_ACQUIRE));
+        if (c && raw_fd >= 0)
+            spill(b, c->rec, __atomic_load_n(&c->n, __ATOMIC_ACQUIRE));
         dropped += __atomic_load_n(&b->dropped, __ATOMIC_RELAXED);
         nbufs++;
     }
+    convert();
+    dropped += raw_lost;
+    if (raw_fd >= 0)
+        close(raw_fd);
+    raw_fd = -1;
     for (struct tbuf *b = __atomic_load_n(&allbufs, __ATOMIC_ACQUIRE); b; b = b->next)
         close_slice(b, last_ts);
     struct tbuf proc = {.tid = 0};
@@ -668,6 +779,24 @@ void trace_init(void)
     if (fd < 0) {
         fprintf(stderr, "libgoroutine: GOROUTINE_TRACE=%s: %s; not tracing\n", path,
                 strerror(errno));
+        return;
+    }
+    /* The spill file, next to the trace, unlinked at once: it needs no
+     * cleaning up, whatever happens to the process. */
+    size_t pl = strlen(path);
+    char *raw = malloc(pl + sizeof ".raw");
+    if (raw) {
+        memcpy(raw, path, pl);
+        memcpy(raw + pl, ".raw", sizeof ".raw");
+        raw_fd = open(raw, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (raw_fd >= 0)
+            unlink(raw);
+        free(raw);
+    }
+    if (raw_fd < 0) {
+        fprintf(stderr, "libgoroutine: GOROUTINE_TRACE=%s: cannot create %s.raw: %s; not tracing\n",
+                path, path, strerror(errno));
+        close(fd);
         return;
     }
     trace_fd = fd;

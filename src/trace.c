@@ -16,12 +16,22 @@
  * through the chunks it filled in one writer period (5 ms), whose pages
  * stay resident.
  *
- * A writer thread wakes every 20 ms, takes the whole full list with one
- * exchange, and formats it; at exit (atexit, so also when main returns)
- * tracing is switched off, the writer stopped, and the rest written: the
- * full list, then every buffer's partly filled chunk up to its published
- * count. Only the writer (or the exit flush, under the same mutex)
- * formats and writes.
+ * A writer thread ("gort-trace") wakes every 5 ms, takes the whole full
+ * list with one exchange, appends the chunks as they are (binary, one
+ * writev each) to a spill file, FILE.raw, unlinked as soon as it is
+ * opened, and hands each chunk back to its thread (a push on the
+ * thread's own returned list, which only the owner empties, all at
+ * once). At exit (atexit, so also when main returns) recording stops,
+ * the writer is stopped, the full list and then every thread's partly
+ * filled chunk (up to its published count) are spilled, and the spill
+ * file is read back and formatted into FILE. Per thread, chunks reach the
+ * spill file in the order they were filled, which is all the formatting
+ * needs. Formatting costs ~10 times what recording does (~500
+ * instructions an event, by hand, no snprintf); done while running it
+ * fell behind and took CPU from the Ms, so it is done once, at exit,
+ * like go tool trace's parsing. The cost: exit takes longer (~0.3 s per
+ * million events), and a process that dies without running atexit leaves
+ * an empty FILE (the spill file, already unlinked, goes with it).
  *
  * Goroutine slices: the switch hook records "stop g" and "start g'" with
  * one time stamp. The writer keeps, per thread, the slice that is open and
@@ -36,11 +46,11 @@
  * ids from 100000 on, and every track is named with a metadata event.
  *
  * Nothing is lost silently: when MAX_PENDING chunks wait for the writer
- * (it cannot keep up), a thread whose chunk is full drops events and
- * counts them; the counts are written at the end, in "otherData"
- * ("dropped_events"), and as a "trace_dropped" metadata event. Events
- * recorded on another thread at the very moment of exit may miss the
- * final flush.
+ * (the disk cannot keep up), a thread whose chunk is full drops events
+ * and counts them, as does the writer for chunks the spill file refused;
+ * the counts are written at the end, in "otherData" ("dropped_events"),
+ * and as a "trace_dropped" metadata event. Events recorded on another
+ * thread at the very moment of exit may miss the final flush.
  *
  * Time: the cycle counter (rdtsc; cntvct on aarch64; nanotime elsewhere),
  * converted at write time with a rate measured over ~5 ms at start. The
@@ -59,7 +69,8 @@
  * is opaque without Perfetto's tools); Go's own trace format (go tool
  * trace reads only Go's versioned binary format, tied to its runtime);
  * formatting JSON on the hot path (snprintf costs more than the switch it
- * records); one global ring under a lock (every M would bounce its line
+ * records), or in the writer while running (see above); one global ring
+ * under a lock (every M would bounce its line
  * on every switch); begin/end pairs written as recorded (a dropped or
  * unflushed end would leave unbalanced slices).
  */

@@ -2,7 +2,8 @@
 #   make demo   - build and run the showcase (MILLION=1: a million goroutines)
 #   make test   - build and run the whole test suite
 # Others: make bench, make install PREFIX=..., make asan, make tsan,
-# make fuzz, make stress, make clean (docs/testing.md: fuzz and stress).
+# make fuzz, make stress, make trace-demo, make clean (docs/testing.md:
+# fuzz and stress; docs/debugging.md: trace-demo).
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -10,7 +11,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 .PHONY: all deps build test demo bench install asan tsan fuzz stress cross clean
-.PHONY: test-deps
+.PHONY: test-deps trace-demo
 
 all: build
 
@@ -34,6 +35,19 @@ MILLION ?=
 demo: $(BUILD)/CMakeCache.txt
 	MAKEFLAGS=--no-print-directory cmake --build $(BUILD) --target demo -j$(JOBS)
 	$(BUILD)/examples/demo $(if $(MILLION),--million)
+
+# The execution trace (docs/debugging.md): run examples/trace_demo with
+# GOROUTINE_TRACE at TRACE_PROCS Ps, keep the JSON in $(BUILD)/trace_demo.json
+# (open it in ui.perfetto.dev) and draw its busiest 4 ms as docs/trace.png.
+TRACE_PROCS ?= 4
+
+trace-demo: $(BUILD)/CMakeCache.txt
+	@tools/deps.sh trace
+	MAKEFLAGS=--no-print-directory cmake --build $(BUILD) --target trace_demo -j$(JOBS)
+	GOMAXPROCS=$(TRACE_PROCS) GOROUTINE_TRACE=$(BUILD)/trace_demo.json $(BUILD)/examples/trace_demo
+	tools/trace_render.py $(BUILD)/trace_demo.json $(BUILD)/trace_demo.svg
+	rsvg-convert -w 1600 -b white -o docs/trace.png $(BUILD)/trace_demo.svg
+	@echo "trace-demo: $(BUILD)/trace_demo.json (open in ui.perfetto.dev), docs/trace.png"
 
 bench: build
 	@tools/deps.sh bench

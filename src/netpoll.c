@@ -107,6 +107,7 @@
 #include "debug.h"
 #include "sched.h"
 #include "time.h"
+#include "trace.h"
 
 enum { DIR_READ, DIR_WRITE, NDIR };
 
@@ -302,6 +303,8 @@ static int wake_list(waiter_t *w)
         w = next;
         n++;
     }
+    if (n)
+        TRACE(TEV_NETPOLL, n, 0, 0);
     return n;
 }
 

@@ -36,6 +36,7 @@
 #include "debug.h"
 #include "sched.h"
 #include "stack.h"
+#include "trace.h"
 
 #define POOL_HOT 1024  /* global free Gs kept with their stack pages */
 #define GOID_BATCH 16
@@ -444,6 +445,7 @@ static int spawn(const go_attr *attr, go_func fn, void *arg, uintptr_t pc)
     else
         __atomic_add_fetch(&sched.nplaincreated, 1, __ATOMIC_RELAXED);
     proc_setstatus(g, G_RUNNABLE);
+    TRACE(TEV_SPAWN, g->id, (uintptr_t)fn, g->parent_id);
     sched_newg_ready(m && m->curg ? m : NULL, g);
     return 0;
 }

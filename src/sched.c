@@ -87,6 +87,7 @@
 #include "netpoll.h"
 #include "sysmon.h"
 #include "time.h"
+#include "trace.h"
 
 
 struct sched sched = {
@@ -191,6 +192,7 @@ static inline m_t *switch_ctx(m_t *m, g_t *from, g_t *to)
 #ifdef GO_TSAN
     __tsan_switch_to_fiber(to ? to->fiber : m->fiber, 0);
 #endif
+    TRACE_SWITCH(from, to);
     m_t *now = ctx_switch(fc, tc, m);
 #ifdef GO_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
@@ -432,6 +434,7 @@ static g_t *runqsteal(p_t *p, struct gring *v, p_t *vp, bool steal_next)
     if (n)
         __atomic_store_n(&p->rq.tail, t + n, __ATOMIC_RELEASE);
     P_STAT_INC(p, nsteal);
+    TRACE(TEV_STEAL, vp ? vp->id : -1, n + 1, 0);
     return g;
 }
 
@@ -1937,6 +1940,7 @@ static void goready(g_t *g, bool next)
 {
     proc_setstatus(g, G_RUNNABLE);
     m_t *m = sched_getm();
+    TRACE(TEV_UNBLOCK, g->id, m && m->curg ? m->curg->id : 0, 0);
     if (m && m->p) {
         P_STAT_INC(m->p, nready);
         runqput(m->p, g, maybe_next(m, next));
@@ -2142,6 +2146,7 @@ void go_syscall_enter(void)
     g_t *g = m ? m->curg : NULL;
     if (!g || m->syscalldepth++ || !m->p)
         return; /* a plain thread, or nested */
+    TRACE(TEV_SYSCALL_ENTER, g->id, 0, 0);
     p_t *p = m->p;
     __atomic_store_n(&p->syscalltick, p->syscalltick + 1, __ATOMIC_RELAXED);
     m->oldp = p;
@@ -2169,6 +2174,7 @@ void go_syscall_exit(void)
                                     __ATOMIC_RELAXED)) {
         m->p = p;
         __atomic_store_n(&p->m, m, __ATOMIC_RELEASE);
+        TRACE(TEV_SYSCALL_EXIT, g->id, TRACE_SYSEXIT_KEPT, 0);
         return;
     }
     /* Retaken. Any idle P will do. */
@@ -2177,8 +2183,10 @@ void go_syscall_exit(void)
     runlock(&sched.lock);
     if (p) {
         acquirep(m, p);
+        TRACE(TEV_SYSCALL_EXIT, g->id, TRACE_SYSEXIT_IDLEP, 0);
         return;
     }
+    TRACE(TEV_SYSCALL_EXIT, g->id, TRACE_SYSEXIT_NOP, 0);
     /* None: queue ourselves and let this M go idle. */
     proc_setstatus(g, G_RUNNABLE);
     m->after = AFTER_GLOBQ_PUT;
@@ -2222,6 +2230,7 @@ bool sched_retake_syscall(p_t *p, int64_t now)
                                      __ATOMIC_RELAXED))
         return false;
     P_STAT_INC(p, nhandoff); /* sysmon is the only writer */
+    TRACE(TEV_HANDOFF, p->id, 0, 0);
     handoffp(p);
     return true;
 }
@@ -2246,6 +2255,7 @@ void sched_gopreempt(void)
     __atomic_store_n(&g->preempt, 0, __ATOMIC_RELAXED);
     if (m->p)
         P_STAT_INC(m->p, npreempt);
+    TRACE(TEV_PREEMPT, g->id, 0, 0);
     proc_setstatus(g, G_RUNNABLE);
     m->after_g = g;
     m->after = AFTER_GLOBQ_PUT;
@@ -2471,6 +2481,7 @@ static void do_init(void)
     stack_init();
     stack_install_handler();
     debug_init();
+    trace_init();
     proc_init();
     rlock(&sched.lock);
     if (grow_procs(n) != 0)

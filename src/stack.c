@@ -270,6 +270,10 @@ void stack_free_custom(g_t *g)
     /* TSan's fiber state (its own mapping, and a trace per fiber) lives
      * as long as the G; default-size Gs are cached with theirs. */
     sched_fiber_free_g(g);
+    /* Under ASan, clear the redzone marks its frames left in the shadow:
+     * whoever maps this range next (malloc, libbacktrace) must not
+     * inherit them. stack_reuse does exactly that. */
+    stack_reuse(g);
     munmap(base, g->slot_size);
 }
 

@@ -118,6 +118,7 @@
 #include "chan.h"
 #include "debug.h"
 #include "sched.h"
+#include "trace.h"
 
 enum timer_state {
     T_IDLE,            /* in no heap, callback not running */
@@ -759,6 +760,7 @@ int64_t timers_run(p_t *p, int64_t now)
         runlock(&p->timerlock);
 
         set_running_here(t);
+        TRACE(TEV_TIMER, (uintptr_t)t->fn, 0, 0);
         t->fn(t, t->arg, now);
         set_running_here(NULL);
 

@@ -490,6 +490,14 @@ static bool public_name(const char *name)
     return name && name[0] == 'g' && name[1] == 'o' && (name[2] == '_' || name[2] == 0);
 }
 
+const char *tb_fn_name(uintptr_t pc)
+{
+    tb_init();
+    tb_frame_t fr = {.pc = pc, .exact = true};
+    fr.name[0] = 0;
+    return lookup(&fr).name;
+}
+
 void tb_print_fn(dbg_out_t *o, uintptr_t pc)
 {
     tb_frame_t fr = {.pc = pc, .exact = true};

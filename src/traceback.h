@@ -53,6 +53,9 @@ bool tb_in_runtime(uintptr_t pc);
  * pair per frame (inlined calls get their own pair). Frames inside the
  * runtime are left out except the public go_* call the goroutine made. */
 int tb_print(dbg_out_t *o, const tb_frame_t *f, int n);
+/* The name of the function at entry address pc, or NULL; the string
+ * lives as long as the process (the execution trace's slice names). */
+const char *tb_fn_name(uintptr_t pc);
 /* Print the function at entry address pc as one frame. */
 void tb_print_fn(dbg_out_t *o, uintptr_t pc);
 /* Print "name" and "\tfile:line +0xoff" for one return address (the

@@ -10,6 +10,8 @@
 #                         hiredis, PostgreSQL, libpq, libcurl, redis-cli, curl)
 #   tools/deps.sh fuzz    the build tools plus clang with libFuzzer and the
 #                         ASan/UBSan runtimes (make fuzz)
+#   tools/deps.sh trace   the build tools plus python3 and rsvg-convert
+#                         (librsvg2-bin), which draw docs/trace.png (make trace-demo)
 set -euo pipefail
 what=${1:-build}
 need=()
@@ -29,6 +31,10 @@ if [ "$what" = test ]; then
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
 [ "$what" = fuzz ] && ! have clang && need+=(clang)
+if [ "$what" = trace ]; then
+    have python3 || need+=(python3)
+    have rsvg-convert || need+=(librsvg2-bin)
+fi
 if [ "$what" = bench ]; then
     have go || need+=(golang-go)
     have gnuplot || need+=(gnuplot-nox)

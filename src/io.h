@@ -31,7 +31,9 @@ enum io_kind {
 pd_t *netpoll_pd(int fd, int *err);
 
 /* Start/end one I/O call on pd. netpoll_ref returns -EBADF (and takes no
- * reference) if go_close() has begun on the descriptor. */
+ * reference) if go_close() has begun on the descriptor; if that close is
+ * already in its close(2), it waits for it to end and takes the reference
+ * (the number may be another file's by then). Call it holding no lock. */
 int netpoll_ref(pd_t *pd);
 void netpoll_unref(pd_t *pd);
 
@@ -138,7 +140,6 @@ struct netpoll_selfd {
     struct iowait iw;
     pd_t *pd;
     uint64_t seq;      /* netpoll_seq() before the last poll(2) */
-    uint32_t epoch;    /* the number's go_close count at netpoll_sel_begin */
     int fd;
     uint32_t mode;     /* NETPOLL_READ or NETPOLL_WRITE */
     bool ref;          /* holds a reference on pd */

@@ -72,7 +72,15 @@
  * the closer), then resets the poll descriptor, deregisters and closes the
  * number. Closing only after the last call has left is what makes it safe
  * for the kernel to reuse the number at once: no call still running can
- * touch the new file.
+ * touch the new file. CLOSING stays set until close(2) has returned (under
+ * pd->lock), so no call can begin on the old file and sleep on a number
+ * that then vanishes from the poller: every wait holds a reference, taken
+ * either before CLOSING (close waits for it, and wakes it) or after the
+ * close(2) (its own call then meets the closed number, or the new file).
+ * In that last stage the closer also sets REF_FINAL: the number may
+ * already be another file's, so a call that meets the bit waits for the
+ * closer (takes pd->lock) and takes its reference afresh, instead of
+ * failing with -EBADF on a descriptor that is valid again.
  *
  * Descriptors the library did not create (a pipe the user made, stdin) are
  * registered lazily, at their first wait, and re-registered at every wait
@@ -111,6 +119,7 @@
 
 
 #define REF_CLOSING 0x80000000u
+#define REF_FINAL 0x40000000u /* with CLOSING: the close(2) is under way */
 
 struct pd {
     _Alignas(CACHE_LINE) rlock_t lock;
@@ -123,8 +132,6 @@ struct pd {
     uint32_t stream;           /* an owned SOCK_STREAM socket; atomic relaxed */
     uint64_t drained;          /* read report count seen empty, | DRAINED_MARK; atomic */
     uint32_t hup;              /* a NETPOLL_HUP report came; atomic, until reset */
-    uint32_t epoch;            /* go_close()s of the number; written under lock
-                                  (held across the close(2)), read atomic */
     bool expired[NDIR];        /* deadline passed; written under lock, read atomic */
     int64_t deadline[NDIR];    /* nanotime() scale, 0: none; under lock */
     struct pqueue q[NDIR];     /* waiters per direction; under lock */
@@ -347,12 +354,17 @@ int32_t netpoll_waiters(void)
 
 int netpoll_ref(pd_t *pd)
 {
-    uint32_t v = __atomic_add_fetch(&pd->refs, 1, __ATOMIC_ACQ_REL);
-    if (__builtin_expect(v & REF_CLOSING, 0)) {
+    for (;;) {
+        uint32_t v = __atomic_add_fetch(&pd->refs, 1, __ATOMIC_ACQ_REL);
+        if (__builtin_expect(!(v & REF_CLOSING), 1))
+            return 0;
         netpoll_unref(pd);
-        return -EBADF;
+        if (!(v & REF_FINAL))
+            return -EBADF;
+        /* The closer holds pd->lock until it has cleared both bits. */
+        rlock(&pd->lock);
+        runlock(&pd->lock);
     }
-    return 0;
 }
 
 void netpoll_unref(pd_t *pd)
@@ -508,24 +520,21 @@ int netpoll_close(int fd)
 
     /* Nobody uses the number now: forget it, then close it. The reset
      * comes first because once close() returns the kernel may hand the
-     * number to another thread's accept, which registers it afresh. */
-    /* A call may start once CLOSING is cleared, before close(2): on the
-     * old file. If it came to wait, it would sleep on a descriptor about
-     * to vanish from the poller. So pd->lock is held until close(2) has
-     * returned, and the epoch moves under it: a wait that began before
-     * (netpoll_wait, netpoll_sel_*) sees the epoch changed when it takes
-     * the lock to queue, and tries its call again instead, which then
-     * meets the closed number (or, reused, the new file). */
+     * number to another thread's accept, which registers it afresh (and
+     * waits for pd->lock to do so). CLOSING is cleared only after the
+     * close(2) (see the design comment): a call that started in between
+     * would run on the old file, and, if it came to wait, sleep on a
+     * number that vanished from the poller, woken by nothing. */
     list = NULL;
     rlock(&pd->dlock);
     rlock(&pd->lock);
+    __atomic_fetch_or(&pd->refs, REF_FINAL, __ATOMIC_ACQ_REL);
     bool in_backend = pd->in_backend;
     reset_locked(pd, &list);
-    __atomic_store_n(&pd->epoch, pd->epoch + 1, __ATOMIC_SEQ_CST);
-    __atomic_and_fetch(&pd->refs, ~REF_CLOSING, __ATOMIC_ACQ_REL);
     if (in_backend)
         netpoll_backend_close(fd);
     int r = close(fd) == 0 || errno == EINTR ? 0 : -errno;
+    __atomic_and_fetch(&pd->refs, ~(REF_CLOSING | REF_FINAL), __ATOMIC_ACQ_REL);
     runlock(&pd->lock);
     runlock(&pd->dlock);
     wake_list(list);
@@ -659,7 +668,6 @@ int netpoll_wait(pd_t *pd, int fd, uint32_t modes, uint64_t seq, int64_t deadlin
     int err = backend_ready();
     if (err)
         return err;
-    uint32_t epoch = __atomic_load_n(&pd->epoch, __ATOMIC_SEQ_CST);
     if (!netpoll_owned(pd)) {
         /* See the design comment: re-check the registration every time. */
         err = netpoll_backend_open(fd, pd);
@@ -675,11 +683,6 @@ int netpoll_wait(pd_t *pd, int fd, uint32_t modes, uint64_t seq, int64_t deadlin
     if (err) {
         runlock(&pd->lock);
         return err;
-    }
-    if (pd->epoch != epoch) {
-        /* go_close closed the number since we looked: try again. */
-        runlock(&pd->lock);
-        return 0;
     }
     for (int d = 0; d < NDIR; d++) {
         if ((modes & (1u << d)) && pd->seq[d] != (uint32_t)(seq >> (32 * d))) {
@@ -737,7 +740,6 @@ int netpoll_sel_begin(struct netpoll_selfd *f, int fd, uint32_t mode)
     if (!pd)
         return err;
     f->pd = pd;
-    f->epoch = __atomic_load_n(&pd->epoch, __ATOMIC_SEQ_CST);
     if (netpoll_ref(pd) != 0)
         return 0; /* being closed: ready (a read would say -EBADF) */
     f->ref = true;
@@ -796,11 +798,9 @@ bool netpoll_sel_queue(struct netpoll_selfd *f, struct select_state *st, int cas
     rlock(&pd->lock);
     if (!netpoll_owned(pd))
         pd->in_backend = true;
-    if (netpoll_check(pd, f->mode) != 0 || pd->seq[d] != (uint32_t)(f->seq >> (32 * d)) ||
-        pd->epoch != f->epoch) {
-        /* Closing, past its deadline, a report came since the check, or
-         * the number was closed since netpoll_sel_begin (see
-         * netpoll_close): look again. */
+    if (netpoll_check(pd, f->mode) != 0 || pd->seq[d] != (uint32_t)(f->seq >> (32 * d))) {
+        /* Closing, past its deadline, or a report came since the check:
+         * look again. */
         runlock(&pd->lock);
         return false;
     }

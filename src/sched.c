@@ -1166,8 +1166,11 @@ static void stopm(m_t *m)
             /* The M on duty sleeps in the poller: I/O readiness, the next
              * timer, or a wake_m() ends the sleep. */
             __atomic_store_n(&m->in_poll, 1, __ATOMIC_SEQ_CST);
+            /* One reading of the clock: a second one could pass `until`
+             * and hand the poller a negative timeout, i.e. "forever". */
+            int64_t left = until - nanotime();
             if (!__atomic_load_n(&m->park.key, __ATOMIC_SEQ_CST))
-                netpoll(until - nanotime() > 0 ? until - nanotime() : 0);
+                netpoll(left > 0 ? left : 0);
             __atomic_store_n(&m->in_poll, 0, __ATOMIC_SEQ_CST);
         } else {
             note_sleep(&m->park, wait);

@@ -469,7 +469,7 @@ static void data_then_fin(void)
     CHECK_EQ(go_close(ln), 0);
 }
 
-/* Everything runs in a goroutine, the shape a server has. */
+/* Everything again in a goroutine, the shape a server has. */
 static go_wg main_wg;
 static void body(void *arg)
 {
@@ -485,6 +485,11 @@ static void body(void *arg)
 
 int main(void)
 {
+    /* First from main itself, a plain thread: every wait of go_read and
+     * go_write then parks the thread (a futex), and a poller on some M
+     * must wake it. */
+    edges();
+    read_stream(100, 0x51ed270b27a1c5e3ull);
     go_wg_add(&main_wg, 1);
     CHECK_EQ(go(body, NULL), 0);
     go_wg_wait(&main_wg);

@@ -491,7 +491,16 @@ int netpoll_close(int fd)
         /* Never used with the poller: nothing to wake. */
         return close(fd) == 0 || errno == EINTR ? 0 : -errno;
     }
-    uint32_t old = __atomic_fetch_or(&pd->refs, REF_CLOSING, __ATOMIC_ACQ_REL);
+    uint32_t old;
+    for (;;) {
+        old = __atomic_fetch_or(&pd->refs, REF_CLOSING, __ATOMIC_ACQ_REL);
+        if (!(old & REF_FINAL))
+            break;
+        /* The previous file's close(2) is under way or done, and fd may
+         * be a new file already: wait for that closer, as netpoll_ref. */
+        rlock(&pd->lock);
+        runlock(&pd->lock);
+    }
     if (old & REF_CLOSING)
         return -EBADF; /* another go_close is under way */
 

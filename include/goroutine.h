@@ -359,13 +359,17 @@ GO_API size_t go_chan_cap(go_chan *c);
  * ---------------------------------------------------------------------- */
 
 enum { GO_SELECT_SEND = 1, GO_SELECT_RECV = 2 };
+/* Descriptor cases: see GO_READABLE / GO_WRITABLE. */
+enum { GO_SELECT_READABLE = 3, GO_SELECT_WRITABLE = 4 };
 
-/* One case of a select. Build it with GO_SEND / GO_RECV. */
+/* One case of a select. Build it with GO_SEND / GO_RECV / GO_READABLE /
+ * GO_WRITABLE. */
 typedef struct go_select_case {
     go_chan *chan;  /* NULL: the case never fires */
-    int dir;        /* GO_SELECT_SEND or GO_SELECT_RECV */
+    int dir;        /* GO_SELECT_SEND or GO_SELECT_RECV (or _READABLE, _WRITABLE) */
     void *elem;     /* send: the value to send; recv: where to store (may be NULL) */
     bool *ok;       /* recv: set to false if the channel was closed (may be NULL) */
+    int fd;         /* _READABLE, _WRITABLE: the descriptor (< 0: never fires) */
 } go_select_case;
 
 #define GO_SEND(c, valp) \
@@ -374,13 +378,47 @@ typedef struct go_select_case {
     ((go_select_case){.chan = (c), .dir = GO_SELECT_RECV, .elem = (valp), .ok = (okp)})
 
 /*
+ * GO_READABLE(fd) / GO_WRITABLE(fd) - a select case that fires when fd is
+ * ready for reading / writing, mixed freely with channel cases (something
+ * Go's select cannot do). The case does no I/O and writes nothing: the
+ * caller reads or writes after the select returns its index. Readiness is
+ * poll(2)'s (level-triggered): the case fires when a go_read / go_write on
+ * fd would not have to wait, i.e. when
+ *   - data (readable) or buffer room (writable) is there; for a listening
+ *     socket, a connection to accept;
+ *   - end of file, a hang-up or an error is pending (the call returns it);
+ *   - the descriptor's read (write) deadline has passed (the call returns
+ *     -ETIMEDOUT: move the deadline, or the case fires at once every time);
+ *   - go_close(fd) was called, before or during the select, or fd is not
+ *     open (poll(2)'s POLLNVAL): the call returns -EBADF (go_close waits
+ *     for a select under way to leave, so the number cannot be reused
+ *     under it). The select returns as soon as go_close has begun; a call
+ *     on fd made before that go_close has returned races it, as any call
+ *     concurrent with go_close does;
+ *   - fd cannot be polled (a regular file): always.
+ * As with poll(2), readiness can be taken away before the call by another
+ * reader, which then waits as usual. A negative fd never fires (as a NULL
+ * channel, or a negative fd in poll(2)). Any descriptor works, as for
+ * go_fd_wait. A select with descriptor cases makes one allocation, and a
+ * poll(2) per descriptor case each time it looks; besides the errors
+ * listed under go_select it can return -ENOMEM (no memory for the
+ * descriptor cases' bookkeeping, or for the poller's), having done nothing.
+ */
+#define GO_READABLE(f) \
+    ((go_select_case){.chan = NULL, .dir = GO_SELECT_READABLE, .elem = NULL, .ok = NULL, .fd = (f)})
+#define GO_WRITABLE(f) \
+    ((go_select_case){.chan = NULL, .dir = GO_SELECT_WRITABLE, .elem = NULL, .ok = NULL, .fd = (f)})
+
+/*
  * go_select - wait until one of n cases can proceed, do it, and return its
  * index (Go's select). Among ready cases the choice is uniformly random.
  * Only the chosen case's elem/ok are written. Duplicate channels are
  * allowed. With n == 0 or only NULL channels it blocks forever (Go's
  * select {}). A chosen send on a closed channel panics as go_chan_send.
  * Up to 16 cases need no memory; beyond that the select allocates one
- * block for its bookkeeping. Returns, having done nothing:
+ * block for its bookkeeping. Descriptor cases (GO_READABLE, GO_WRITABLE)
+ * take part in the random choice like channel cases. Returns, having done
+ * nothing:
  *   -EINVAL  cases is NULL with n > 0, n > INT_MAX, or a case has an
  *            invalid dir (also for a case with a NULL channel).
  *   -ENOMEM  more than 16 cases and no memory for them.
@@ -766,7 +804,8 @@ GO_API int go_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /*
  * go_listen - a listening socket (Go's net.Listen). network is "tcp",
- * "tcp4", "tcp6" or "unix". For TCP, address is "host:port", "[ipv6]:port"
+ * "tcp4", "tcp6" or "unix" (or a datagram network: see "Datagrams" below
+ * go_dial). For TCP, address is "host:port", "[ipv6]:port"
  * or ":port"; an empty host listens on every address (for "tcp": IPv6
  * and IPv4 on one socket if the system has IPv6, else IPv4 only); a host
  * name is resolved (without holding up other goroutines) and the first
@@ -780,7 +819,8 @@ GO_API int go_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
  * go_close()), or:
  *   -EINVAL           network or address NULL, or address malformed (no
  *                     port, too many colons, bad port number).
- *   -EPROTONOSUPPORT  network is not one of the four.
+ *   -EPROTONOSUPPORT  network is not one of the four (or the datagram
+ *                     networks below).
  *   -EADDRNOTAVAIL    the host name does not resolve (or not to an address
  *                     of the network's family), or is not local.
  *   -EAGAIN           temporary failure resolving the name.
@@ -802,6 +842,81 @@ GO_API int go_listen(const char *network, const char *address, int backlog);
  * socket, ...) or the errors of go_listen about network and address.
  */
 GO_API int go_dial(const char *network, const char *address);
+
+/*
+ * Datagrams. go_listen and go_dial also take "udp", "udp4", "udp6" (UDP;
+ * addresses as for TCP) and "unixgram" (addresses as for "unix"):
+ *  - go_listen binds a datagram socket (no listen(2); backlog is ignored)
+ *    that go_recvfrom/go_recvmsg read and go_sendto/go_sendmsg answer
+ *    from. "udp" with an empty host is dual-stack as for TCP. UDP sockets
+ *    get no SO_REUSEADDR.
+ *  - go_dial gives a connected datagram socket: go_read reads one datagram
+ *    (the rest of one larger than n is dropped, as recv(2)), go_write sends
+ *    one datagram of n bytes (-EMSGSIZE if too large; n == 0 sends
+ *    nothing: use go_sendto for an empty datagram). Connecting a datagram
+ *    socket never waits. A "unixgram" socket from go_dial is also bound to
+ *    an automatic abstract address (Linux autobind), so the other side
+ *    can answer it; one from go_listen is bound to the given path.
+ * Datagrams may be lost (UDP) or refused (-ECONNREFUSED on a connected UDP
+ * socket after an ICMP port-unreachable); nothing is retransmitted.
+ */
+
+/*
+ * go_recvfrom - recvfrom(2) (same argument order) on the socket fd that
+ * parks instead of blocking: waits until a datagram (or, on a stream
+ * socket, data or end of file) arrives, the read deadline of fd passes,
+ * or fd is closed. flags are recv(2)'s (MSG_PEEK, MSG_TRUNC, ...);
+ * MSG_DONTWAIT among them means do not wait (-EAGAIN). from/fromlen may
+ * be NULL; otherwise *fromlen is the size of from on entry and the
+ * sender address's length on return (from is not written if no address
+ * came, as for a connected stream).
+ *
+ * Returns the datagram's length (0 for an empty datagram, or end of file
+ * on a stream; with MSG_TRUNC the datagram's real length), or:
+ *   -ETIMEDOUT   the read deadline (go_set_read_deadline) has passed.
+ *   -EBADF       fd is not open, or was closed by go_close() (also while
+ *                this call waited).
+ *   -ENOTSOCK    fd is not a socket.
+ *   -EINVAL      buf NULL with n > 0, or from without fromlen.
+ *   -EAGAIN      nothing queued and flags has MSG_DONTWAIT.
+ *   -ECONNREFUSED (connected UDP socket: an earlier datagram was refused)
+ *                and other errors of recvfrom(2); -ENOMEM.
+ */
+GO_API ssize_t go_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+                           socklen_t *fromlen);
+
+/*
+ * go_sendto - sendto(2) (same argument order) on the socket fd that parks
+ * instead of blocking while the socket cannot take the datagram; waits at
+ * most until the write deadline of fd passes or fd is closed. to may be
+ * NULL on a connected socket. MSG_NOSIGNAL is always added; MSG_DONTWAIT
+ * in flags means do not wait (-EAGAIN). A datagram goes whole or not at
+ * all; on a stream socket this is one send(2) and may be short.
+ *
+ * Returns the bytes sent (n for a datagram; an empty datagram, n == 0, is
+ * allowed), or:
+ *   -ETIMEDOUT   the write deadline has passed.
+ *   -EBADF, -ENOTSOCK, -EAGAIN   as go_recvfrom.
+ *   -EINVAL      buf NULL with n > 0, or n > SSIZE_MAX.
+ *   -EMSGSIZE    too large for one datagram; -EDESTADDRREQ (not
+ *                connected and to is NULL), -ECONNREFUSED, -ENETUNREACH,
+ *                -EPIPE and other errors of sendto(2); -ENOMEM.
+ */
+GO_API ssize_t go_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                         socklen_t tolen);
+
+/* go_recvmsg - recvmsg(2) on the socket fd, parking as go_recvfrom (read
+ * deadline, go_close, MSG_DONTWAIT). msg->msg_namelen and
+ * msg->msg_controllen are the buffers' sizes on entry and, as recvmsg(2),
+ * what was received on return; msg_flags says MSG_TRUNC / MSG_CTRUNC.
+ * Returns the bytes received, or the errors of go_recvfrom (-EINVAL: msg
+ * NULL; -EMSGSIZE: too many iovecs). */
+GO_API ssize_t go_recvmsg(int fd, struct msghdr *msg, int flags);
+
+/* go_sendmsg - sendmsg(2) on the socket fd, parking as go_sendto (write
+ * deadline, go_close, MSG_DONTWAIT); msg is not modified. Returns the
+ * bytes sent, or the errors of go_sendto (-EINVAL: msg NULL). */
+GO_API ssize_t go_sendmsg(int fd, const struct msghdr *msg, int flags);
 
 /* go_dial_timeout - go_dial giving up after timeout_ns with -ETIMEDOUT
  * (the time spent resolving a name counts, but resolution itself is not
@@ -857,6 +972,120 @@ GO_API int go_set_write_deadline(int fd, int64_t deadline);
  *   -ENOMEM.
  */
 GO_API int go_fd_wait(int fd, int events, int64_t timeout_ns);
+
+/*
+ * go_sendfile - send count bytes of in_fd (a regular file) to out_fd (a
+ * socket, pipe or file) without copying them through user space
+ * (sendfile(2)), in as many calls as it takes. Reads in_fd from *offset
+ * and advances *offset by what was sent, leaving in_fd's file position
+ * alone; with offset NULL reads from (and advances) that position. Parks
+ * on the poller while out_fd cannot take more (the library's sockets and
+ * O_NONBLOCK descriptors; other pollable descriptors wait until poll(2)
+ * says there is room, then block their thread in syscall mode); the write
+ * deadline of out_fd and go_close(out_fd) end the wait. Reading in_fd may
+ * block the thread on the disk (other goroutines keep running once
+ * sysmon sees it). count == 0 sends nothing.
+ *
+ * Returns the bytes sent: count, or fewer if in_fd ended first. Or, with
+ * what was sent before it reflected in *offset:
+ *   -ETIMEDOUT   the write deadline of out_fd has passed.
+ *   -EBADF       either descriptor negative or not open, or out_fd closed
+ *                by go_close().
+ *   -EPIPE       the connection is closed for writing (no SIGPIPE for
+ *                sockets); -ECONNRESET likewise.
+ *   -EINVAL      count > SSIZE_MAX, or in_fd does not support sendfile(2)
+ *                (a socket or pipe as source), or out_fd was opened with
+ *                O_APPEND; -ESPIPE (offset given for an unseekable in_fd),
+ *                -EIO, -ENOMEM as sendfile(2).
+ */
+GO_API ssize_t go_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+
+/* ------------------------------------------------------------------------
+ * Buffered reader (a subset of Go's bufio.Reader)
+ *
+ * A go_bufreader reads a descriptor through a buffer, for line and
+ * length-prefixed protocols. Every read it makes is a go_read(), so it
+ * parks as go_read does, and the descriptor's read deadline
+ * (go_set_read_deadline) and go_close() end its waits: the deadlines come
+ * through the descriptor. One reader is for one goroutine at a time (no
+ * lock). It never closes the descriptor; bytes it has buffered are lost
+ * if the caller reads the descriptor directly.
+ *
+ * Errors consume nothing: when go_bufreader_read_until,
+ * go_bufreader_read_line, or go_bufreader_read_full of at most the
+ * buffer's size returns an error (-ETIMEDOUT after a deadline, say), the
+ * bytes it had gathered stay buffered, and a later call (after moving the
+ * deadline) continues with them. A read error is reported once; end of
+ * file is not remembered (the next call reads again).
+ * ---------------------------------------------------------------------- */
+
+typedef struct go_bufreader go_bufreader;
+
+/* What go_bufreader_read_line returns at the end of the stream (an empty
+ * line is 0): -ENODATA. */
+#define GO_EOF (-61)
+
+/* go_bufreader_new - a reader of fd with a buffer of size bytes (0: 4096;
+ * at least 16), which is also the longest line read_line can return.
+ * Never blocks. NULL with errno EBADF (fd < 0), EINVAL (size absurd) or
+ * ENOMEM. */
+GO_API go_bufreader *go_bufreader_new(int fd, size_t size);
+
+/* go_bufreader_free - free the reader (not the descriptor). NULL does
+ * nothing. Never blocks. */
+GO_API void go_bufreader_free(go_bufreader *r);
+
+/* go_bufreader_fd / go_bufreader_buffered - the descriptor (-EINVAL for
+ * NULL); the bytes buffered and not yet returned (0 for NULL): readable
+ * without waiting. Never block. */
+GO_API int go_bufreader_fd(const go_bufreader *r);
+GO_API size_t go_bufreader_buffered(const go_bufreader *r);
+
+/*
+ * go_bufreader_read - read up to n bytes (Go's Reader.Read): what is
+ * buffered, or else what one go_read() brings (straight into buf when n
+ * is at least the buffer's size). Blocks only when nothing is buffered.
+ * Returns the bytes read (> 0), 0 at end of file (or n == 0), or go_read's
+ * errors (-ETIMEDOUT, -EBADF, -ECONNRESET, ...), or -EINVAL (r NULL, buf
+ * NULL with n > 0).
+ */
+GO_API ssize_t go_bufreader_read(go_bufreader *r, void *buf, size_t n);
+
+/*
+ * go_bufreader_read_full - read exactly n bytes (Go's io.ReadFull).
+ * Blocks until they are all there. Returns n, or fewer if the stream
+ * ended first (0: before any byte), or go_read's errors, or -EINVAL.
+ * For n up to the buffer's size an error consumes nothing; for larger n
+ * the bytes read before an error are lost to the caller.
+ */
+GO_API ssize_t go_bufreader_read_full(go_bufreader *r, void *buf, size_t n);
+
+/*
+ * go_bufreader_read_until - read through the first byte equal to delim
+ * (Go's ReadSlice/ReadString), at most n bytes, into buf (not
+ * NUL-terminated). Blocks until delim is buffered, the buffer is full, or
+ * the stream ends. Returns the bytes stored: ending with delim, unless
+ * the piece is longer than n (the first n bytes; the rest follows in the
+ * next call) or than the reader's buffer (the buffer's contents), or the
+ * stream ended without delim (what was left); 0 at end of file with
+ * nothing left. Errors as go_bufreader_read, consuming nothing; -EINVAL
+ * also for n == 0 or delim outside 0..255.
+ */
+GO_API ssize_t go_bufreader_read_until(go_bufreader *r, int delim, void *buf, size_t n);
+
+/*
+ * go_bufreader_read_line - read one line (Go's ReadLine, whole lines only)
+ * into buf, without its "\n" or "\r\n", NUL-terminated. The stream's last
+ * line may lack the newline. Blocks until a whole line is buffered or the
+ * stream ends. Returns the line's length (0 for an empty line), or:
+ *   GO_EOF     the stream ended and nothing is left.
+ *   -EMSGSIZE  the line does not fit in buf (n - 1 bytes) or in the
+ *              reader's buffer; nothing is consumed (take it in pieces
+ *              with go_bufreader_read_until, or drop the connection).
+ *   go_read's errors (-ETIMEDOUT, -EBADF, ...), consuming nothing;
+ *   -EINVAL    r or buf NULL, or n == 0.
+ */
+GO_API ssize_t go_bufreader_read_line(go_bufreader *r, char *buf, size_t n);
 
 /* ------------------------------------------------------------------------
  * Blocking system calls and preemption (Go's entersyscall/exitsyscall)

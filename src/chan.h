@@ -86,11 +86,13 @@ struct select_state {
     uint32_t nwaiters;     /* immutable */
     bool dups;             /* a channel occurs in more than one case */
     bool timed;            /* a timeout timer is armed */
+    bool fdwait;           /* descriptor cases are queued (select.c) */
 };
 
 /* parkstate bits: the handshake between a timeout and the owner's park. */
 #define SELECT_PARKED 1u      /* the owner's context is saved (unlock ran) */
-#define SELECT_TIMER_FIRED 2u /* the timer claimed the select */
+#define SELECT_TIMER_FIRED 2u /* the timer (or a descriptor case) claimed
+                                 the select without a channel lock */
 
 /* ---- misuse: a freed or invalid channel ---------------------------------- */
 

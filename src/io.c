@@ -39,6 +39,23 @@
  *
  * Names are resolved with getaddrinfo in syscall mode, so only the calling
  * goroutine waits for DNS; numeric addresses skip it (AI_NUMERICHOST).
+ *
+ * Datagrams. "udp", "udp4", "udp6" and "unixgram" give SOCK_DGRAM sockets:
+ * go_listen binds one (no listen(2)), go_dial binds (unixgram: autobind,
+ * so the peer can answer) and connects one, after which go_read/go_write
+ * move one datagram each. go_recvfrom/go_sendto/go_recvmsg/go_sendmsg run
+ * the same loop as go_read/go_write (so the read or write deadline
+ * applies), on sockets only, with the caller's MSG_* flags added to
+ * MSG_DONTWAIT; a caller who passes MSG_DONTWAIT itself gets -EAGAIN
+ * instead of a wait. The address and control lengths the kernel writes
+ * back are reset to the caller's values before every try. The drained
+ * hint is never set for datagram sockets: a short read there says nothing
+ * about what else is queued.
+ *
+ * go_sendfile runs sendfile(2) as a write to out_fd: it parks on the
+ * poller while out_fd is full (our sockets and O_NONBLOCK descriptors),
+ * and loops until count bytes went or in_fd ended. Reading in_fd (a
+ * file) may block the thread on the disk, as in Go.
  */
 #include "io.h"
 
@@ -53,6 +70,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -123,7 +141,11 @@ static int ready_now(int fd, uint32_t mode)
 
 /* ---- one attempt ------------------------------------------------------------- */
 
-enum op_type { OP_READ, OP_WRITE, OP_READV, OP_WRITEV, OP_ACCEPT };
+enum op_type {
+    OP_READ, OP_WRITE, OP_READV, OP_WRITEV, OP_ACCEPT,
+    OP_RECVFROM, OP_SENDTO, OP_RECVMSG, OP_SENDMSG, /* sockets only */
+    OP_SENDFILE, /* to any descriptor, as a write */
+};
 
 struct io_op {
     enum op_type type;
@@ -132,8 +154,14 @@ struct io_op {
     size_t n;
     const struct iovec *iov;  /* OP_READV, OP_WRITEV */
     int iovcnt;
-    struct sockaddr *addr;    /* OP_ACCEPT */
-    socklen_t *addrlen;
+    struct sockaddr *addr;    /* OP_ACCEPT, OP_RECVFROM, OP_SENDTO */
+    socklen_t *addrlen;       /* OP_ACCEPT, OP_RECVFROM */
+    socklen_t addrlen0;       /* OP_RECVFROM: *addrlen on entry; OP_SENDTO: tolen */
+    struct msghdr *msg;       /* OP_RECVMSG, OP_SENDMSG */
+    size_t namelen0, controllen0; /* OP_RECVMSG: the lengths on entry */
+    int flags;                /* the caller's MSG_* flags (datagram ops) */
+    int in_fd;                /* OP_SENDFILE: from in_fd at *offset (NULL: its position) */
+    off_t *offset;
 };
 
 /* The raw system call. sock: use the socket calls with MSG_DONTWAIT.
@@ -172,6 +200,23 @@ static ssize_t raw_call(struct io_op *op, bool sock, size_t cap)
                                     : sendmsg(op->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
     case OP_ACCEPT:
         return accept4(op->fd, op->addr, op->addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    /* The kernel writes the lengths back only on success; they are reset
+     * anyway before every try, so a retry after EAGAIN starts afresh. */
+    case OP_RECVFROM:
+        if (op->addrlen)
+            *op->addrlen = op->addrlen0;
+        return recvfrom(op->fd, op->buf, op->n, op->flags | MSG_DONTWAIT, op->addr, op->addrlen);
+    case OP_SENDTO:
+        return sendto(op->fd, op->buf, op->n, op->flags | MSG_DONTWAIT | MSG_NOSIGNAL, op->addr,
+                      op->addrlen0);
+    case OP_RECVMSG:
+        op->msg->msg_namelen = (socklen_t)op->namelen0;
+        op->msg->msg_controllen = op->controllen0;
+        return recvmsg(op->fd, op->msg, op->flags | MSG_DONTWAIT);
+    case OP_SENDMSG:
+        return sendmsg(op->fd, op->msg, op->flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+    case OP_SENDFILE:
+        return sendfile(op->fd, op->in_fd, op->offset, op->n < cap ? op->n : cap);
     }
     errno = EINVAL;
     return -1;
@@ -194,6 +239,26 @@ static ssize_t attempt(struct io_op *op, pd_t *pd, int kind, uint32_t mode)
     ssize_t r;
     switch (kind) {
     case IO_KIND_SOCKET:
+        if (op->type == OP_SENDFILE) {
+            /* No MSG_DONTWAIT for sendfile(2): our sockets and O_NONBLOCK
+             * ones directly, others once poll(2) says there is room, in
+             * syscall mode (it may still block for the rest). */
+            int nb = nonblocking(op->fd, pd);
+            if (nb < 0)
+                return nb;
+            if (!nb) {
+                int rd = ready_now(op->fd, mode);
+                if (rd <= 0)
+                    return rd == 0 ? -EAGAIN : rd;
+                return blocking_call(op, false, SIZE_MAX);
+            }
+            r = raw_call(op, false, SIZE_MAX);
+            return r >= 0 ? r : -errno;
+        }
+        if (op->type >= OP_RECVFROM) {
+            r = raw_call(op, true, SIZE_MAX);
+            return r >= 0 ? r : -errno;
+        }
         if (op->type == OP_ACCEPT) {
             int nb = nonblocking(op->fd, pd);
             if (nb < 0)
@@ -217,7 +282,7 @@ static ssize_t attempt(struct io_op *op, pd_t *pd, int kind, uint32_t mode)
         r = raw_call(op, true, SIZE_MAX);
         return r >= 0 ? r : -errno;
     case IO_KIND_STREAM: {
-        if (op->type == OP_ACCEPT)
+        if (op->type == OP_ACCEPT || (op->type >= OP_RECVFROM && op->type != OP_SENDFILE))
             return -ENOTSOCK;
         int nb = nonblocking(op->fd, pd);
         if (nb < 0)
@@ -232,7 +297,7 @@ static ssize_t attempt(struct io_op *op, pd_t *pd, int kind, uint32_t mode)
         return blocking_call(op, false, PIPE_BUF);
     }
     default:
-        if (op->type == OP_ACCEPT)
+        if (op->type == OP_ACCEPT || (op->type >= OP_RECVFROM && op->type != OP_SENDFILE))
             return -ENOTSOCK;
         return blocking_call(op, false, SIZE_MAX);
     }
@@ -289,8 +354,8 @@ static ssize_t run(struct io_op *op, uint32_t mode, int64_t deadline)
                 continue;
             }
         }
-        if (r != -EAGAIN || kind == IO_KIND_FILE)
-            break;
+        if (r != -EAGAIN || kind == IO_KIND_FILE || (op->flags & MSG_DONTWAIT))
+            break; /* MSG_DONTWAIT from the caller: it asked not to wait */
         r = netpoll_wait(pd, op->fd, mode, seq, deadline);
         if (r == -ETIMEDOUT && skipped) {
             /* The hint may be behind a report nobody has collected yet:
@@ -441,6 +506,74 @@ ssize_t go_writev(int fd, const struct iovec *iov, int iovcnt)
     }
     free(copy);
     return r;
+}
+
+/* ---- datagrams (and any socket): the *from / *to / *msg calls ------------------------ */
+
+ssize_t go_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+                    socklen_t *fromlen)
+{
+    if ((n > 0 && !buf) || (from && !fromlen))
+        return -EINVAL;
+    if (n > SSIZE_MAX)
+        n = SSIZE_MAX;
+    struct io_op op = {.type = OP_RECVFROM, .fd = fd, .buf = buf, .n = n, .flags = flags,
+                       .addr = from, .addrlen = from ? fromlen : NULL,
+                       .addrlen0 = from ? *fromlen : 0};
+    return run(&op, NETPOLL_READ, 0);
+}
+
+ssize_t go_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+                  socklen_t tolen)
+{
+    if ((n > 0 && !buf) || n > SSIZE_MAX)
+        return -EINVAL;
+    struct io_op op = {.type = OP_SENDTO, .fd = fd, .buf = (void *)buf, .n = n,
+                       .flags = flags, .addr = (struct sockaddr *)to, .addrlen0 = tolen};
+    return run(&op, NETPOLL_WRITE, 0);
+}
+
+ssize_t go_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    if (!msg)
+        return -EINVAL;
+    struct io_op op = {.type = OP_RECVMSG, .fd = fd, .msg = msg, .flags = flags,
+                       .namelen0 = msg->msg_namelen, .controllen0 = msg->msg_controllen};
+    return run(&op, NETPOLL_READ, 0);
+}
+
+ssize_t go_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    if (!msg)
+        return -EINVAL;
+    /* sendmsg(2) does not write the header. */
+    struct io_op op = {.type = OP_SENDMSG, .fd = fd, .msg = (struct msghdr *)msg, .flags = flags};
+    return run(&op, NETPOLL_WRITE, 0);
+}
+
+/* ---- sendfile ---------------------------------------------------------------------- */
+
+ssize_t go_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    if (out_fd < 0 || in_fd < 0)
+        return -EBADF;
+    if (count > SSIZE_MAX)
+        return -EINVAL;
+    /* sendfile(2) moves at most 0x7ffff000 bytes a call. */
+    const size_t chunk = 0x7ffff000;
+    size_t done = 0;
+    while (done < count) {
+        size_t n = count - done < chunk ? count - done : chunk;
+        struct io_op op = {.type = OP_SENDFILE, .fd = out_fd, .n = n, .in_fd = in_fd,
+                           .offset = offset};
+        ssize_t r = run(&op, NETPOLL_WRITE, 0);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break; /* in_fd ended */
+        done += (size_t)r;
+    }
+    return (ssize_t)done;
 }
 
 /* ---- accept and connect ---------------------------------------------------------- */
@@ -610,7 +743,7 @@ int go_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 
 /* ---- addresses ----------------------------------------------------------------- */
 
-enum { NET_TCP, NET_TCP4, NET_TCP6, NET_UNIX };
+enum { NET_TCP, NET_TCP4, NET_TCP6, NET_UNIX, NET_UDP, NET_UDP4, NET_UDP6, NET_UNIXGRAM };
 
 static int parse_network(const char *network)
 {
@@ -624,13 +757,32 @@ static int parse_network(const char *network)
         return NET_TCP6;
     if (strcmp(network, "unix") == 0)
         return NET_UNIX;
+    if (strcmp(network, "udp") == 0)
+        return NET_UDP;
+    if (strcmp(network, "udp4") == 0)
+        return NET_UDP4;
+    if (strcmp(network, "udp6") == 0)
+        return NET_UDP6;
+    if (strcmp(network, "unixgram") == 0)
+        return NET_UNIXGRAM;
     return -EPROTONOSUPPORT;
 }
 
 static int net_family(int net)
 {
-    return net == NET_TCP4 ? AF_INET : net == NET_TCP6 ? AF_INET6 : AF_UNSPEC;
+    return net == NET_TCP4 || net == NET_UDP4   ? AF_INET
+           : net == NET_TCP6 || net == NET_UDP6 ? AF_INET6
+                                                : AF_UNSPEC;
 }
+
+static int net_socktype(int net)
+{
+    return net >= NET_UDP ? SOCK_DGRAM : SOCK_STREAM;
+}
+
+/* The network's IP version pinned (tcp4/udp4, tcp6/udp6), or not. */
+static bool net_v4(int net) { return net == NET_TCP4 || net == NET_UDP4; }
+static bool net_v6(int net) { return net == NET_TCP6 || net == NET_UDP6; }
 
 /* Split "host:port" / "[host]:port" (Go's net.SplitHostPort). */
 static int split_host_port(const char *a, char *host, size_t hsz, char *port, size_t psz)
@@ -694,16 +846,16 @@ static bool all_digits(const char *s)
 }
 
 /* Resolve host (NULL: the local system, or with `passive` the wildcard)
- * and port for a stream socket. Numeric addresses never block; names are
- * resolved in syscall mode. */
-static int resolve(int family, const char *host, const char *port, bool passive,
+ * and port for a socket of socktype (SOCK_STREAM: TCP, SOCK_DGRAM: UDP).
+ * Numeric addresses never block; names are resolved in syscall mode. */
+static int resolve(int family, int socktype, const char *host, const char *port, bool passive,
                    struct addrinfo **res)
 {
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = family;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_socktype = socktype;
+    hints.ai_protocol = socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
     hints.ai_flags = passive ? AI_PASSIVE : 0;
     if (all_digits(port)) {
         long p = strtol(port, NULL, 10);
@@ -748,15 +900,18 @@ static int unix_addr(const char *path, struct sockaddr_un *sa, socklen_t *len)
 
 /* ---- listen -------------------------------------------------------------------- */
 
-/* A listening socket bound to sa; the poller knows it. v6only: -1 leaves
- * the system default. */
-static int listen_on(const struct sockaddr *sa, socklen_t len, int v6only, int backlog)
+/* A socket bound to sa, listening if it is a stream one; the poller knows
+ * it. v6only: -1 leaves the system default. A datagram socket gets no
+ * SO_REUSEADDR: on Linux that would let a second socket bind the same UDP
+ * port and take half its datagrams. */
+static int listen_on(int socktype, const struct sockaddr *sa, socklen_t len, int v6only,
+                     int backlog)
 {
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int one = 1, err = 0;
-    if (sa->sa_family != AF_UNIX)
+    if (sa->sa_family != AF_UNIX && socktype == SOCK_STREAM)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (sa->sa_family == AF_INET6 && v6only >= 0 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) != 0)
@@ -764,10 +919,10 @@ static int listen_on(const struct sockaddr *sa, socklen_t len, int v6only, int b
     if (!err && bind(fd, sa, len) != 0)
         err = -errno;
     /* The kernel caps the backlog at net.core.somaxconn. */
-    if (!err && listen(fd, backlog > 0 ? backlog : 65535) != 0)
+    if (!err && socktype == SOCK_STREAM && listen(fd, backlog > 0 ? backlog : 65535) != 0)
         err = -errno;
     if (!err)
-        err = netpoll_open(fd, IO_KIND_SOCKET, true);
+        err = netpoll_open(fd, IO_KIND_SOCKET, socktype == SOCK_STREAM);
     if (err) {
         close(fd);
         return err;
@@ -780,11 +935,12 @@ int go_listen(const char *network, const char *address, int backlog)
     int net = parse_network(network);
     if (net < 0)
         return net;
-    if (net == NET_UNIX) {
+    int st = net_socktype(net);
+    if (net == NET_UNIX || net == NET_UNIXGRAM) {
         struct sockaddr_un sun;
         socklen_t len;
         int err = unix_addr(address, &sun, &len);
-        return err ? err : listen_on((struct sockaddr *)&sun, len, -1, backlog);
+        return err ? err : listen_on(st, (struct sockaddr *)&sun, len, -1, backlog);
     }
     char host[256], port[64];
     int err = split_host_port(address, host, sizeof host, port, sizeof port);
@@ -794,24 +950,24 @@ int go_listen(const char *network, const char *address, int backlog)
     if (host[0] == 0) {
         /* Every address: for "tcp" one dual-stack IPv6 socket if we can,
          * as Go; IPv4 if the system has no IPv6. */
-        if (net != NET_TCP4) {
-            err = resolve(AF_INET6, NULL, port, true, &res);
+        if (!net_v4(net)) {
+            err = resolve(AF_INET6, st, NULL, port, true, &res);
             if (err)
                 return err;
-            int fd = listen_on(res->ai_addr, res->ai_addrlen, net == NET_TCP6, backlog);
+            int fd = listen_on(st, res->ai_addr, res->ai_addrlen, net_v6(net), backlog);
             freeaddrinfo(res);
             /* No IPv6 here (not built in, or disabled): IPv4 will do. */
-            if (fd >= 0 || net == NET_TCP6 || (fd != -EAFNOSUPPORT && fd != -EADDRNOTAVAIL))
+            if (fd >= 0 || net_v6(net) || (fd != -EAFNOSUPPORT && fd != -EADDRNOTAVAIL))
                 return fd;
         }
-        err = resolve(AF_INET, NULL, port, true, &res);
+        err = resolve(AF_INET, st, NULL, port, true, &res);
         if (err)
             return err;
-        int fd = listen_on(res->ai_addr, res->ai_addrlen, -1, backlog);
+        int fd = listen_on(st, res->ai_addr, res->ai_addrlen, -1, backlog);
         freeaddrinfo(res);
         return fd;
     }
-    err = resolve(net_family(net), host, port, true, &res);
+    err = resolve(net_family(net), st, host, port, true, &res);
     if (err)
         return err;
     pick = res;
@@ -821,19 +977,29 @@ int go_listen(const char *network, const char *address, int backlog)
             break;
         }
     }
-    int fd = listen_on(pick->ai_addr, pick->ai_addrlen, -1, backlog);
+    int fd = listen_on(st, pick->ai_addr, pick->ai_addrlen, -1, backlog);
     freeaddrinfo(res);
     return fd;
 }
 
 /* ---- dial ---------------------------------------------------------------------- */
 
-static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline)
+static int dial_one(int socktype, const struct sockaddr *sa, socklen_t len, int64_t deadline)
 {
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    int err = netpoll_open(fd, IO_KIND_SOCKET, true);
+    int err = 0;
+    if (sa->sa_family == AF_UNIX && socktype == SOCK_DGRAM) {
+        /* An unbound unixgram socket's datagrams carry no sender address,
+         * so the peer could not answer: bind it to an address of the
+         * kernel's choosing in the abstract namespace (Linux autobind). */
+        struct sockaddr_un any = {.sun_family = AF_UNIX};
+        if (bind(fd, (struct sockaddr *)&any, sizeof(sa_family_t)) != 0)
+            err = -errno;
+    }
+    if (!err)
+        err = netpoll_open(fd, IO_KIND_SOCKET, socktype == SOCK_STREAM);
     if (err) {
         close(fd);
         return err;
@@ -848,7 +1014,8 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline)
         netpoll_close(fd);
         return err;
     }
-    set_nodelay(fd, sa->sa_family);
+    if (socktype == SOCK_STREAM)
+        set_nodelay(fd, sa->sa_family);
     return fd;
 }
 
@@ -857,23 +1024,24 @@ static int dial(const char *network, const char *address, int64_t deadline)
     int net = parse_network(network);
     if (net < 0)
         return net;
-    if (net == NET_UNIX) {
+    int st = net_socktype(net);
+    if (net == NET_UNIX || net == NET_UNIXGRAM) {
         struct sockaddr_un sun;
         socklen_t len;
         int err = unix_addr(address, &sun, &len);
-        return err ? err : dial_one((struct sockaddr *)&sun, len, deadline);
+        return err ? err : dial_one(st, (struct sockaddr *)&sun, len, deadline);
     }
     char host[256], port[64];
     int err = split_host_port(address, host, sizeof host, port, sizeof port);
     if (err)
         return err;
     struct addrinfo *res;
-    err = resolve(net_family(net), host[0] ? host : NULL, port, false, &res);
+    err = resolve(net_family(net), st, host[0] ? host : NULL, port, false, &res);
     if (err)
         return err;
     int first_err = 0, fd = -1;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = dial_one(ai->ai_addr, ai->ai_addrlen, deadline);
+        fd = dial_one(st, ai->ai_addr, ai->ai_addrlen, deadline);
         if (fd >= 0)
             break;
         if (!first_err)

@@ -13,6 +13,7 @@
 #define GO_IO_H
 
 #include "netpoll.h"
+#include "sched.h"
 
 typedef struct pd pd_t;
 
@@ -30,7 +31,9 @@ enum io_kind {
 pd_t *netpoll_pd(int fd, int *err);
 
 /* Start/end one I/O call on pd. netpoll_ref returns -EBADF (and takes no
- * reference) if go_close() has begun on the descriptor. */
+ * reference) if go_close() has begun on the descriptor; if that close is
+ * already in its close(2), it waits for it to end and takes the reference
+ * (the number may be another file's by then). Call it holding no lock. */
 int netpoll_ref(pd_t *pd);
 void netpoll_unref(pd_t *pd);
 
@@ -81,5 +84,84 @@ int netpoll_set_deadline(int fd, uint32_t modes, int64_t deadline);
 /* go_close: wake every waiter with -EBADF, wait for calls in progress,
  * forget fd, close it. 0 or -errno. */
 int netpoll_close(int fd);
+
+/* ---- waiters (netpoll.c; here so that a select can hold one) ---------------- */
+
+enum { DIR_READ, DIR_WRITE, NDIR };
+
+/* How a wait ended; written once, under pd->lock. */
+enum io_result { IO_PENDING, IO_READY, IO_TIMEOUT, IO_CLOSED };
+
+struct iowait;
+
+/* A link of an iowait in one direction's queue. */
+struct pnode {
+    struct pnode *next, *prev; /* under pd->lock */
+    struct iowait *iw;
+};
+
+struct pqueue {
+    struct pnode *head, *tail; /* under pd->lock */
+};
+
+/* One blocked call, on its caller's stack. w.sel is set for a select's
+ * descriptor case: whoever ends the wait then claims the select
+ * (select_claim) instead of readying w. */
+struct iowait {
+    waiter_t w;                /* what sched_park/sched_ready see */
+    struct pnode node[NDIR];   /* queue links; under pd->lock */
+    uint32_t modes;            /* directions it is queued in; under pd->lock */
+    uint32_t result;           /* enum io_result; under pd->lock */
+    struct pd *pd;
+    rtimer_t timer;            /* per-call deadline, if any */
+};
+
+/*
+ * A GO_READABLE / GO_WRITABLE case of a select (select.c's design
+ * comment), on the select's heap block. The select calls, in order:
+ *   netpoll_sel_begin      look fd up, take a reference (go_close then
+ *                          waits for the select), register fd if it is not
+ *                          the library's; 0 or -ENOMEM.
+ *   netpoll_sel_ready      is it ready now (poll(2), level-triggered)?
+ *                          Closing, past the direction's deadline, or not
+ *                          pollable count as ready. Notes the report count
+ *                          before the poll(2).
+ *   netpoll_sel_unchanged  no report since that note (lock-free): still
+ *                          not ready, no need to poll(2) again.
+ *   netpoll_sel_queue      under pd->lock, queue f->iw (w.sel = st) unless
+ *                          a report came since the note (false: look again).
+ *   netpoll_sel_dequeue    unlink f->iw if it is still queued (pass 3).
+ *   netpoll_sel_end        drop the reference.
+ * A select sleeping with descriptor cases queued counts itself once in
+ * the poller's waiters (netpoll_sel_sleeping(+1 / -1)); a plain thread
+ * then pokes the scheduler (netpoll_sel_poke) so that some M polls.
+ */
+struct netpoll_selfd {
+    struct iowait iw;
+    pd_t *pd;
+    uint64_t seq;      /* netpoll_seq() before the last poll(2) */
+    int fd;
+    uint32_t mode;     /* NETPOLL_READ or NETPOLL_WRITE */
+    bool ref;          /* holds a reference on pd */
+    bool unpollable;   /* epoll refused it: always ready */
+    bool queued;       /* iw was queued (it may have been unlinked since) */
+};
+
+struct select_state;
+int netpoll_sel_begin(struct netpoll_selfd *f, int fd, uint32_t mode);
+bool netpoll_sel_ready(struct netpoll_selfd *f);
+bool netpoll_sel_unchanged(struct netpoll_selfd *f);
+bool netpoll_sel_queue(struct netpoll_selfd *f, struct select_state *st, int caseidx);
+void netpoll_sel_dequeue(struct netpoll_selfd *f);
+void netpoll_sel_end(struct netpoll_selfd *f);
+void netpoll_sel_sleeping(int delta);
+void netpoll_sel_poke(void);
+
+/* select.c, for netpoll.c: claim st for w (CAS on st->done; true if won,
+ * then st->winner = w), under the lock w is queued under; then, after
+ * unlocking, hand the wake-up over (select_wake_claimed: 1 if it readied
+ * the select, 0 if the select's park will). */
+bool select_claim(struct select_state *st, waiter_t *w);
+int select_wake_claimed(struct select_state *st);
 
 #endif /* GO_IO_H */

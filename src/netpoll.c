@@ -72,7 +72,15 @@
  * the closer), then resets the poll descriptor, deregisters and closes the
  * number. Closing only after the last call has left is what makes it safe
  * for the kernel to reuse the number at once: no call still running can
- * touch the new file.
+ * touch the new file. CLOSING stays set until close(2) has returned (under
+ * pd->lock), so no call can begin on the old file and sleep on a number
+ * that then vanishes from the poller: every wait holds a reference, taken
+ * either before CLOSING (close waits for it, and wakes it) or after the
+ * close(2) (its own call then meets the closed number, or the new file).
+ * In that last stage the closer also sets REF_FINAL: the number may
+ * already be another file's, so a call that meets the bit waits for the
+ * closer (takes pd->lock) and takes its reference afresh, instead of
+ * failing with -EBADF on a descriptor that is valid again.
  *
  * Descriptors the library did not create (a pipe the user made, stdin) are
  * registered lazily, at their first wait, and re-registered at every wait
@@ -100,6 +108,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -109,34 +118,9 @@
 #include "time.h"
 #include "trace.h"
 
-enum { DIR_READ, DIR_WRITE, NDIR };
-
-/* How a wait ended; written once, under pd->lock. */
-enum io_result { IO_PENDING, IO_READY, IO_TIMEOUT, IO_CLOSED };
-
-struct iowait;
-
-/* A link of an iowait in one direction's queue. */
-struct pnode {
-    struct pnode *next, *prev; /* under pd->lock */
-    struct iowait *iw;
-};
-
-struct pqueue {
-    struct pnode *head, *tail; /* under pd->lock */
-};
-
-/* One blocked call, on its caller's stack. */
-struct iowait {
-    waiter_t w;                /* what sched_park/sched_ready see */
-    struct pnode node[NDIR];   /* queue links; under pd->lock */
-    uint32_t modes;            /* directions it is queued in; under pd->lock */
-    uint32_t result;           /* enum io_result; under pd->lock */
-    struct pd *pd;
-    rtimer_t timer;            /* per-call deadline, if any */
-};
 
 #define REF_CLOSING 0x80000000u
+#define REF_FINAL 0x40000000u /* with CLOSING: the close(2) is under way */
 
 struct pd {
     _Alignas(CACHE_LINE) rlock_t lock;
@@ -148,6 +132,7 @@ struct pd {
     uint32_t seq[NDIR];        /* readiness reports; written under lock, read atomic */
     uint32_t stream;           /* an owned SOCK_STREAM socket; atomic relaxed */
     uint64_t drained;          /* read report count seen empty, | DRAINED_MARK; atomic */
+    uint32_t hup;              /* a NETPOLL_HUP report came; atomic, until reset */
     bool expired[NDIR];        /* deadline passed; written under lock, read atomic */
     int64_t deadline[NDIR];    /* nanotime() scale, 0: none; under lock */
     struct pqueue q[NDIR];     /* waiters per direction; under lock */
@@ -276,6 +261,10 @@ static void finish(pd_t *pd, struct iowait *iw, uint32_t result, waiter_t **list
     }
     iw->modes = 0;
     iw->result = result;
+    /* A descriptor case of a select: it ends the select only if it is the
+     * first to claim it; else the select is ending anyway, and drop it. */
+    if (iw->w.sel && !select_claim(iw->w.sel, &iw->w))
+        return;
     iw->w.next = *list;
     *list = &iw->w;
 }
@@ -298,6 +287,13 @@ static int wake_list(waiter_t *w)
     int n = 0;
     while (w) {
         waiter_t *next = w->next;
+        if (w->sel) {
+            /* A select's descriptor case (netpoll_sel_*): the select counts
+             * itself in nwaiters while it sleeps. */
+            n += select_wake_claimed(w->sel);
+            w = next;
+            continue;
+        }
         sched_ready(w);
         __atomic_sub_fetch(&nwaiters, 1, __ATOMIC_SEQ_CST);
         w = next;
@@ -317,6 +313,10 @@ static void on_ready(void *arg, uint32_t events)
     pd_t *pd = arg;
     waiter_t *list = NULL;
     rlock(&pd->lock);
+    /* Before the count moves (release): a reader whose noted count
+     * includes this report sees it in netpoll_mark_drained. */
+    if ((events & NETPOLL_HUP) && !__atomic_load_n(&pd->hup, __ATOMIC_RELAXED))
+        __atomic_store_n(&pd->hup, 1, __ATOMIC_RELAXED);
     for (int d = 0; d < NDIR; d++) {
         if (!(events & (d == DIR_READ ? NETPOLL_READ : NETPOLL_WRITE)))
             continue;
@@ -357,12 +357,17 @@ int32_t netpoll_waiters(void)
 
 int netpoll_ref(pd_t *pd)
 {
-    uint32_t v = __atomic_add_fetch(&pd->refs, 1, __ATOMIC_ACQ_REL);
-    if (__builtin_expect(v & REF_CLOSING, 0)) {
+    for (;;) {
+        uint32_t v = __atomic_add_fetch(&pd->refs, 1, __ATOMIC_ACQ_REL);
+        if (__builtin_expect(!(v & REF_CLOSING), 1))
+            return 0;
         netpoll_unref(pd);
-        return -EBADF;
+        if (!(v & REF_FINAL))
+            return -EBADF;
+        /* The closer holds pd->lock until it has cleared both bits. */
+        rlock(&pd->lock);
+        runlock(&pd->lock);
     }
-    return 0;
 }
 
 void netpoll_unref(pd_t *pd)
@@ -416,6 +421,9 @@ enum io_kind netpoll_kind(pd_t *pd)
  * library did not create is registered lazily (reports before that are
  * never counted). A byte of TCP urgent data also ends a read early; urgent
  * data is out of use, and only delays that read until the next segment.
+ * Nor after the peer's FIN was reported: a read that takes the last bytes
+ * before it comes back short, and the end of file it leaves produces no
+ * further report, so the next read must make its system call (and see 0).
  */
 #define DRAINED_MARK (1ull << 32)
 
@@ -427,7 +435,8 @@ bool netpoll_drained(pd_t *pd, uint64_t seq)
 
 void netpoll_mark_drained(pd_t *pd, uint64_t seq)
 {
-    if (__atomic_load_n(&pd->stream, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&pd->stream, __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&pd->hup, __ATOMIC_RELAXED))
         __atomic_store_n(&pd->drained, DRAINED_MARK | (uint32_t)seq, __ATOMIC_RELAXED);
 }
 
@@ -472,6 +481,7 @@ static void reset_locked(pd_t *pd, waiter_t **list)
     __atomic_store_n(&pd->owned, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pd->stream, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pd->drained, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&pd->hup, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pd->kind, IO_KIND_UNKNOWN, __ATOMIC_RELAXED);
 }
 
@@ -484,7 +494,16 @@ int netpoll_close(int fd)
         /* Never used with the poller: nothing to wake. */
         return close(fd) == 0 || errno == EINTR ? 0 : -errno;
     }
-    uint32_t old = __atomic_fetch_or(&pd->refs, REF_CLOSING, __ATOMIC_ACQ_REL);
+    uint32_t old;
+    for (;;) {
+        old = __atomic_fetch_or(&pd->refs, REF_CLOSING, __ATOMIC_ACQ_REL);
+        if (!(old & REF_FINAL))
+            break;
+        /* The previous file's close(2) is under way or done, and fd may
+         * be a new file already: wait for that closer, as netpoll_ref. */
+        rlock(&pd->lock);
+        runlock(&pd->lock);
+    }
     if (old & REF_CLOSING)
         return -EBADF; /* another go_close is under way */
 
@@ -513,19 +532,25 @@ int netpoll_close(int fd)
 
     /* Nobody uses the number now: forget it, then close it. The reset
      * comes first because once close() returns the kernel may hand the
-     * number to another thread's accept, which registers it afresh. */
+     * number to another thread's accept, which registers it afresh (and
+     * waits for pd->lock to do so). CLOSING is cleared only after the
+     * close(2) (see the design comment): a call that started in between
+     * would run on the old file, and, if it came to wait, sleep on a
+     * number that vanished from the poller, woken by nothing. */
     list = NULL;
     rlock(&pd->dlock);
     rlock(&pd->lock);
+    __atomic_fetch_or(&pd->refs, REF_FINAL, __ATOMIC_ACQ_REL);
     bool in_backend = pd->in_backend;
     reset_locked(pd, &list);
-    __atomic_and_fetch(&pd->refs, ~REF_CLOSING, __ATOMIC_ACQ_REL);
+    if (in_backend)
+        netpoll_backend_close(fd);
+    int r = close(fd) == 0 || errno == EINTR ? 0 : -errno;
+    __atomic_and_fetch(&pd->refs, ~(REF_CLOSING | REF_FINAL), __ATOMIC_ACQ_REL);
     runlock(&pd->lock);
     runlock(&pd->dlock);
     wake_list(list);
-    if (in_backend)
-        netpoll_backend_close(fd);
-    return close(fd) == 0 || errno == EINTR ? 0 : -errno;
+    return r;
 }
 
 int netpoll_open(int fd, enum io_kind kind, bool stream)
@@ -711,4 +736,129 @@ int netpoll_wait(pd_t *pd, int fd, uint32_t modes, uint64_t seq, int64_t deadlin
     default:
         RT_THROW("netpoll: waiter woken without a result");
     }
+}
+
+/* ---- descriptor cases of a select (select.c) ------------------------------------ */
+
+int netpoll_sel_begin(struct netpoll_selfd *f, int fd, uint32_t mode)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = fd;
+    f->mode = mode;
+    int err = backend_ready();
+    if (err)
+        return err;
+    pd_t *pd = netpoll_pd(fd, &err);
+    if (!pd)
+        return err;
+    f->pd = pd;
+    if (netpoll_ref(pd) != 0)
+        return 0; /* being closed: ready (a read would say -EBADF) */
+    f->ref = true;
+    if (!netpoll_owned(pd)) {
+        /* As netpoll_wait: (re-)register a descriptor we did not create. */
+        err = netpoll_backend_open(fd, pd);
+        if (err == -ENOMEM) {
+            netpoll_unref(pd);
+            f->ref = false;
+            return err;
+        }
+        /* -EPERM: epoll refuses it (a regular file), always ready as
+         * poll(2) says; -EBADF: not open, which poll(2) reports as
+         * POLLNVAL. Either way the case fires and the caller's call says
+         * what it is. */
+        if (err != 0 && err != -EEXIST)
+            f->unpollable = true;
+    }
+    return 0;
+}
+
+bool netpoll_sel_ready(struct netpoll_selfd *f)
+{
+    if (!f->ref || f->unpollable || netpoll_check(f->pd, f->mode) != 0)
+        return true;
+    f->seq = netpoll_seq(f->pd);
+    struct pollfd p = {.fd = f->fd};
+    p.events = f->mode == NETPOLL_READ ? POLLIN | POLLRDHUP : POLLOUT;
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return true; /* the caller's own call will report the error */
+    if (n == 0)
+        return false;
+    if (f->mode == NETPOLL_READ) {
+        if (p.revents & (POLLIN | POLLRDHUP | POLLPRI | POLLHUP | POLLERR | POLLNVAL)) {
+            netpoll_clear_drained(f->pd); /* data seen: the next read tries */
+            return true;
+        }
+        return false;
+    }
+    return (p.revents & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+bool netpoll_sel_unchanged(struct netpoll_selfd *f)
+{
+    return f->ref && !f->unpollable && netpoll_check(f->pd, f->mode) == 0 &&
+           netpoll_seq(f->pd) == f->seq;
+}
+
+bool netpoll_sel_queue(struct netpoll_selfd *f, struct select_state *st, int caseidx)
+{
+    pd_t *pd = f->pd;
+    int d = f->mode == NETPOLL_READ ? DIR_READ : DIR_WRITE;
+    rlock(&pd->lock);
+    if (!netpoll_owned(pd))
+        pd->in_backend = true;
+    if (netpoll_check(pd, f->mode) != 0 || pd->seq[d] != (uint32_t)(f->seq >> (32 * d))) {
+        /* Closing, past its deadline, or a report came since the check:
+         * look again. */
+        runlock(&pd->lock);
+        return false;
+    }
+    struct iowait *iw = &f->iw;
+    memset(iw, 0, sizeof *iw);
+    iw->w.sel = st;
+    iw->w.caseidx = caseidx;
+    iw->pd = pd;
+    iw->result = IO_PENDING;
+    iw->node[d].iw = iw;
+    pq_push(&pd->q[d], &iw->node[d]);
+    iw->modes = 1u << d;
+    runlock(&pd->lock);
+    f->queued = true;
+    return true;
+}
+
+void netpoll_sel_dequeue(struct netpoll_selfd *f)
+{
+    if (!f->queued)
+        return;
+    pd_t *pd = f->pd;
+    rlock(&pd->lock);
+    for (int d = 0; d < NDIR; d++) {
+        if (f->iw.modes & (1u << d))
+            pq_unlink(&pd->q[d], &f->iw.node[d]);
+    }
+    f->iw.modes = 0;
+    runlock(&pd->lock);
+    f->queued = false;
+}
+
+void netpoll_sel_end(struct netpoll_selfd *f)
+{
+    if (f->ref)
+        netpoll_unref(f->pd);
+    f->ref = false;
+}
+
+void netpoll_sel_sleeping(int delta)
+{
+    __atomic_add_fetch(&nwaiters, delta, __ATOMIC_SEQ_CST);
+}
+
+void netpoll_sel_poke(void)
+{
+    if (__atomic_load_n(&npolling, __ATOMIC_SEQ_CST) == 0)
+        sched_timer_armed(nanotime());
 }

@@ -12,7 +12,8 @@
  *   netpoll_backend_poll(timeout_ns, ready)  wait up to timeout_ns (< 0:
  *                              forever, 0: don't block) and call
  *                              ready(pd, events) for each ready descriptor
- *                              (events: NETPOLL_READ|NETPOLL_WRITE|NETPOLL_ERR);
+ *                              (events: NETPOLL_READ|NETPOLL_WRITE|NETPOLL_ERR|
+ *                              NETPOLL_HUP);
  *                              returns how many, or 0 if woken by break.
  *   netpoll_backend_break()    make a blocked poll return soon; safe from
  *                              any thread, cheap when nobody is blocked.
@@ -38,6 +39,7 @@
 #define NETPOLL_READ 1u
 #define NETPOLL_WRITE 2u
 #define NETPOLL_ERR 4u
+#define NETPOLL_HUP 8u /* the peer shut its side (EPOLLRDHUP), or a hang-up or error */
 
 int netpoll_backend_init(void);
 int netpoll_backend_open(int fd, void *pd);

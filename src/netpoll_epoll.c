@@ -140,6 +140,8 @@ int netpoll_backend_poll(int64_t timeout_ns, void (*ready)(void *pd, uint32_t ev
             mode |= NETPOLL_WRITE;
         if (e & (EPOLLERR | EPOLLHUP))
             mode |= NETPOLL_READ | NETPOLL_WRITE | NETPOLL_ERR;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            mode |= NETPOLL_HUP;
         if (mode) {
             ready(evs[i].data.ptr, mode);
             nready++;

@@ -1174,7 +1174,7 @@ static void stopm(m_t *m)
                 /* One reading of the clock: with two, the second could
                  * make the timeout negative, which netpoll takes as "no
                  * limit", and the M on duty would sleep through its
-                 * timer (make fuzz caught that). */
+                 * timer (make fuzz and test_time_poll caught that). */
                 int64_t left = until - nanotime();
                 netpoll(left > 0 ? left : 0);
             }

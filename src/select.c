@@ -83,6 +83,32 @@
  * ahead of it have queued their values and it takes them in pass 0
  * (bench_select, 4 producers and one consumer, is the case it serves).
  *
+ * Descriptor cases (GO_READABLE, GO_WRITABLE). They take part in the
+ * poll order like channel cases, but have no channel lock: their state
+ * lives in the poller (netpoll.c, io.h's netpoll_sel_*). Before pass 0
+ * the select takes a reference on each descriptor (so go_close waits for
+ * the select to leave, and the number cannot be reused under it) and
+ * registers descriptors the library did not create. Pass 0 asks poll(2)
+ * (level-triggered, as go_fd_wait), noting the descriptor's report count
+ * first; a descriptor that is closing or past its deadline counts as
+ * ready (the read or write after it says so). Pass 1 polls again only if
+ * a report came since. Pass 2 queues one iowait per descriptor case under
+ * its pd->lock (inside the channel locks: lock order channel, then poll
+ * descriptor), unless a report came since pass 0's poll(2): then the
+ * select claims itself, takes its waiters back and starts again from pass
+ * 0, which cannot miss the readiness behind that report. Whoever ends a
+ * queued iowait (a readiness report, a deadline, go_close) claims the
+ * select with the CAS on st.done under pd->lock, and after dropping the
+ * lock hands the wake-up over with the same PARKED / TIMER_FIRED
+ * handshake as the timeout (select_wake_claimed). Pass 3 unlinks the
+ * losing iowaits under their pd->locks (poll descriptors are never freed)
+ * and drops the references. While it sleeps with descriptor cases the
+ * select counts once in the poller's waiters (so that Ms poll, and
+ * deadlock detection knows I/O may wake it); a plain thread pokes the
+ * scheduler so that some M polls for it. The case's state needs one
+ * malloc per select that has descriptor cases (the poll(2) calls cost
+ * more): channel-only selects are untouched.
+ *
  * Memory: cases beyond SELECT_STACK_CASES need one malloc for the orders
  * and waiters; if it fails the select returns -ENOMEM having done nothing.
  *
@@ -100,6 +126,7 @@
 
 #include "chan.h"
 #include "debug.h"
+#include "io.h"
 #include "time.h"
 
 /* Cases handled without malloc. A waiter is ~100 bytes, so this costs
@@ -218,36 +245,57 @@ void chan_select_unlink_dups(struct select_state *st, go_chan *c, waiter_t *win)
 
 /* ---- the timeout and the park -------------------------------------------- */
 
+/* A lock-free claimer (the timeout, or a descriptor case's poller
+ * callback after it has dropped pd->lock) has claimed st: ready the
+ * select if its park is done, else leave that to the park's unlock
+ * function. Returns 1 if it readied it. st may be gone once the select is
+ * readied: nothing of it is touched after the fetch-or. */
+int select_wake_claimed(struct select_state *st)
+{
+    waiter_t *pw = st->parked;
+    uint32_t old = __atomic_fetch_or(&st->parkstate, SELECT_TIMER_FIRED, __ATOMIC_ACQ_REL);
+    if (old & SELECT_PARKED) {
+        sched_ready(pw);
+        return 1;
+    }
+    return 0;
+}
+
+bool select_claim(struct select_state *st, waiter_t *w)
+{
+    uint32_t z = 0;
+    if (!__atomic_compare_exchange_n(&st->done, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return false;
+    st->winner = w;
+    return true;
+}
+
 static void select_timeout_fire(rtimer_t *t, void *arg, int64_t now)
 {
     (void)t;
     (void)now;
     struct select_state *st = arg;
-    uint32_t z = 0;
-    if (!__atomic_compare_exchange_n(&st->done, &z, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        return; /* a partner or close completed the select */
+    if (!select_claim(st, NULL))
+        return; /* a partner, close or descriptor completed the select */
     /* st->winner stays NULL: "timed out". */
-    waiter_t *pw = st->parked;
-    uint32_t old = __atomic_fetch_or(&st->parkstate, SELECT_TIMER_FIRED, __ATOMIC_ACQ_REL);
-    if (old & SELECT_PARKED)
-        sched_ready(pw);
-    /* Else the park's unlock function will ready it. Either way st may be
-     * gone once the select is readied: touch nothing. */
+    select_wake_claimed(st);
 }
 
 struct park_arg {
     const struct lockent *lockord;
     uint32_t n;
     struct select_state *st;
+    bool poke; /* a plain thread waits for descriptors: make an M poll */
 };
 
 /*
  * sched_park's unlock function: runs once the select's context is saved.
  * pa, st and the lock order live in the select's frame. Once PARKED is
- * published the timer may ready the select, and only a channel lock we
- * still hold keeps it from returning (pass 3 waits for it). With no
- * channel at all (no cases, or only NULL ones) nothing does: so
- * everything is read from the frame before the fetch-or, and after it
+ * published a lock-free claimer (the timer, or the poller for a
+ * descriptor case) may ready the select, and only a channel lock we still
+ * hold keeps it from returning (pass 3 waits for it). With no channel at
+ * all (no cases, only NULL ones, or only descriptor cases) nothing does:
+ * so everything is read from the frame before the fetch-or, and after it
  * only the lock order is touched, and only while a lock is still held.
  */
 static void select_park_unlock(void *arg)
@@ -256,18 +304,21 @@ static void select_park_unlock(void *arg)
     struct select_state *st = pa->st;
     const struct lockent *lockord = pa->lockord;
     uint32_t n = pa->n;
+    bool poke = pa->poke;
     waiter_t *ready = NULL;
-    if (st->timed) {
+    if (st->timed || st->fdwait) {
         waiter_t *pw = st->parked;
         uint32_t old = __atomic_fetch_or(&st->parkstate, SELECT_PARKED, __ATOMIC_ACQ_REL);
         if (old & SELECT_TIMER_FIRED)
-            ready = pw; /* the timer claimed us but left the wake-up to us */
+            ready = pw; /* a lock-free claimer left the wake-up to us */
     }
     unlock_all(lockord, n);
     /* If we are to ready the select, nobody else can: it is still parked
      * and pw still valid. */
     if (ready)
         sched_ready(ready);
+    if (poke)
+        netpoll_sel_poke();
 }
 
 /* ---- select ---------------------------------------------------------------- */
@@ -313,6 +364,88 @@ static int fired(go_select_case *cs, int i, enum chan_try t, waiter_t *partner, 
     return i;
 }
 
+static inline bool is_fd_case(const go_select_case *cs)
+{
+    return cs->dir == GO_SELECT_READABLE || cs->dir == GO_SELECT_WRITABLE;
+}
+
+/* The descriptor cases' state (see "Descriptor cases"): nfd slots, and
+ * which slot each case uses. */
+struct fdset {
+    struct netpoll_selfd *f;
+    uint32_t *slot; /* by case index */
+    uint32_t n;
+    uint32_t begun;
+};
+
+static void fds_end(struct fdset *fs)
+{
+    for (uint32_t j = 0; j < fs->begun; j++)
+        netpoll_sel_end(&fs->f[j]);
+    free(fs->f);
+}
+
+/* Take a reference on every descriptor case's poll descriptor. 0, or
+ * -ENOMEM / -EBADF (fd not open) having taken none. */
+static int fds_begin(struct fdset *fs, go_select_case *cases, size_t n)
+{
+    size_t per = sizeof(struct netpoll_selfd);
+    fs->f = malloc(fs->n * per + n * sizeof(uint32_t));
+    if (!fs->f)
+        return -ENOMEM;
+    fs->slot = (uint32_t *)(fs->f + fs->n);
+    fs->begun = 0;
+    for (uint32_t i = 0; i < (uint32_t)n; i++) {
+        if (!is_fd_case(&cases[i]) || cases[i].fd < 0)
+            continue;
+        uint32_t j = fs->begun;
+        int e = netpoll_sel_begin(&fs->f[j], cases[i].fd,
+                                  cases[i].dir == GO_SELECT_READABLE ? NETPOLL_READ
+                                                                     : NETPOLL_WRITE);
+        if (e) {
+            fds_end(fs);
+            return e;
+        }
+        fs->slot[i] = j;
+        fs->begun++;
+    }
+    return 0;
+}
+
+/* Pass 3 for the descriptor cases: unlink those still queued. */
+static void fds_dequeue(struct fdset *fs)
+{
+    for (uint32_t j = 0; j < fs->begun; j++)
+        netpoll_sel_dequeue(&fs->f[j]);
+}
+
+/* Pass 3 for the channel cases: unlink our losing waiters. The claimer
+ * already unlinked everything we had on the winner's channel wc, which we
+ * must not touch; the rest may still be queued (or were dropped by someone
+ * who found them claimed). */
+static void unlink_losers(go_select_case *cases, waiter_t *ws, uint32_t nch, go_chan *wc)
+{
+    go_chan *prev = NULL;
+    for (uint32_t k = 0; k < nch; k++) {
+        go_chan *c = ws[k].c;
+        if (c != prev && c != wc)
+            chan_lock(c);
+        prev = c;
+    }
+    for (uint32_t k = 0; k < nch; k++) {
+        waiter_t *w = &ws[k];
+        if (w->c == wc || !w->next)
+            continue;
+        chan_wq_unlink(queue_of(w->c, cases[w->caseidx].dir), w);
+    }
+    for (uint32_t k = nch; k-- > 0;) {
+        go_chan *c = ws[k].c;
+        if (c == wc || (k > 0 && ws[k - 1].c == c))
+            continue;
+        runlock(&c->lock);
+    }
+}
+
 int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
 {
     uint32_t stack_poll[SELECT_STACK_CASES];
@@ -322,6 +455,7 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
     struct lockent *lockord = stack_lock;
     waiter_t *ws = stack_w;
     void *heap = NULL;
+    struct fdset fs = {0};
 
     if (n > SELECT_STACK_CASES) {
         size_t per = sizeof(waiter_t) + sizeof(struct lockent) + sizeof(uint32_t);
@@ -336,29 +470,54 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
     }
 
     /* 1. Poll order: an inside-out Fisher-Yates shuffle of the cases that
-     * have a channel. The same loop checks every case's direction, so that
-     * an invalid select fails before it has done anything. */
+     * can fire (a channel, or a descriptor >= 0). The same loop checks
+     * every case's direction, so that an invalid select fails before it
+     * has done anything. */
     m_t *m = sched_getm_fast();
-    uint32_t norder = 0;
+    uint32_t npoll = 0, nch = 0;
     for (uint32_t i = 0; i < (uint32_t)n; i++) {
-        if (cases[i].dir != GO_SELECT_RECV && cases[i].dir != GO_SELECT_SEND) {
+        if (is_fd_case(&cases[i])) {
+            if (cases[i].fd < 0)
+                continue;
+            fs.n++;
+        } else if (cases[i].dir != GO_SELECT_RECV && cases[i].dir != GO_SELECT_SEND) {
             free(heap);
             return -EINVAL;
-        }
-        if (!cases[i].chan)
+        } else if (!cases[i].chan) {
             continue;
-        chan_check(cases[i].chan);
-        uint32_t j = randn(m, norder + 1);
-        poll[norder] = poll[j];
+        } else {
+            chan_check(cases[i].chan);
+            nch++;
+        }
+        uint32_t j = randn(m, npoll + 1);
+        poll[npoll] = poll[j];
         poll[j] = i;
-        norder++;
+        npoll++;
     }
+    if (fs.n) {
+        int e = fds_begin(&fs, cases, n);
+        if (e) {
+            free(heap);
+            return e;
+        }
+    }
+    int ret;
+
+again:
     /* Pass 0: in poll order, a case that looks ready is tried under its
      * own channel's lock alone. Most selects that find a case ready end
      * here, having locked one channel instead of all of them. A case that
-     * looked ready but is not (a stale hint) just moves us on. */
-    for (uint32_t k = 0; k < norder; k++) {
+     * looked ready but is not (a stale hint) just moves us on. A
+     * descriptor case asks poll(2). */
+    for (uint32_t k = 0; k < npoll; k++) {
         go_select_case *cs = &cases[poll[k]];
+        if (is_fd_case(cs)) {
+            if (netpoll_sel_ready(&fs.f[fs.slot[poll[k]]])) {
+                ret = (int)poll[k];
+                goto out;
+            }
+            continue;
+        }
         if (!looks_ready(cs))
             continue;
         chan_lock(cs->chan);
@@ -366,47 +525,64 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
         enum chan_try t = try_case(cs, &partner);
         if (t != CHAN_NOT_READY) {
             runlock(&cs->chan->lock);
+            if (fs.n)
+                fds_end(&fs);
             return fired(cs, (int)poll[k], t, partner, heap);
         }
         runlock(&cs->chan->lock);
     }
 
-    /* 2. Lock everything, in address order. 3. Pass 1: with all the
-     * channels locked, the cases' states are one snapshot: if none can
-     * proceed, none could at that instant, so we may take the default or
-     * queue on all of them without missing a partner. */
-    for (uint32_t k = 0; k < norder; k++)
-        lockord[k] = (struct lockent){cases[poll[k]].chan, poll[k]};
-    sort_by_chan(lockord, norder);
-    lock_all(lockord, norder);
-    for (uint32_t k = 0; k < norder; k++) {
+    /* 2. Lock every channel, in address order. 3. Pass 1: with all the
+     * channels locked, the channel cases' states are one snapshot: if none
+     * can proceed, none could at that instant, so we may take the default
+     * or queue on all of them without missing a partner. A descriptor case
+     * is looked at again only if a report came since pass 0's poll(2). */
+    for (uint32_t k = 0, l = 0; k < npoll; k++)
+        if (!is_fd_case(&cases[poll[k]]))
+            lockord[l++] = (struct lockent){cases[poll[k]].chan, poll[k]};
+    sort_by_chan(lockord, nch);
+    lock_all(lockord, nch);
+    for (uint32_t k = 0; k < npoll; k++) {
         go_select_case *cs = &cases[poll[k]];
+        if (is_fd_case(cs)) {
+            struct netpoll_selfd *f = &fs.f[fs.slot[poll[k]]];
+            if (!netpoll_sel_unchanged(f) && netpoll_sel_ready(f)) {
+                unlock_all(lockord, nch);
+                ret = (int)poll[k];
+                goto out;
+            }
+            continue;
+        }
         waiter_t *partner;
         enum chan_try t = try_case(cs, &partner);
         if (t == CHAN_NOT_READY)
             continue;
-        unlock_all(lockord, norder);
+        unlock_all(lockord, nch);
+        if (fs.n)
+            fds_end(&fs);
         return fired(cs, (int)poll[k], t, partner, heap);
     }
     if (!block) {
-        unlock_all(lockord, norder);
-        free(heap);
-        return -1;
+        unlock_all(lockord, nch);
+        ret = -1;
+        goto out;
     }
 
-    /* 4. Pass 2: queue a waiter on every channel, in lock order. */
+    /* 4. Pass 2: queue a waiter on every channel, in lock order, then one
+     * on every descriptor. */
     g_t *g = sched_getg();
     struct select_state st = {0};
     st.waiters = ws;
-    st.nwaiters = norder;
+    st.nwaiters = nch;
     st.cases = cases;
+    st.fdwait = fs.n > 0;
     waiter_t pw = {0};
     pw.g = g;
-    /* Two or more distinct channels (lockord is sorted by address): a
-     * fan-in wait (see "Wake-up placement"). */
-    pw.queue_tail = norder > 1 && lockord[0].c != lockord[norder - 1].c;
+    /* Two or more distinct channels (lockord is sorted by address), or any
+     * descriptor: a fan-in wait (see "Wake-up placement"). */
+    pw.queue_tail = (nch > 1 && lockord[0].c != lockord[nch - 1].c) || fs.n > 0;
     st.parked = &pw;
-    for (uint32_t k = 0; k < norder; k++) {
+    for (uint32_t k = 0; k < nch; k++) {
         uint32_t i = lockord[k].i;
         waiter_t *w = &ws[k];
         memset(w, 0, sizeof *w);
@@ -418,6 +594,31 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
         if (k > 0 && ws[k - 1].c == w->c)
             st.dups = true;
         chan_wq_push(queue_of(w->c, cases[i].dir), w);
+    }
+    /* From its first queued descriptor case on, the select may be claimed
+     * by the poller (on any thread), which only ever sets winner and
+     * parkstate. A report that came since pass 0's poll(2) stops the
+     * queueing: then the select claims itself, undoes pass 2 and starts
+     * again; if someone else has already claimed it, it parks to collect
+     * their wake-up. */
+    bool restart = false;
+    for (uint32_t k = 0; k < npoll && fs.n; k++) {
+        uint32_t i = poll[k];
+        if (!is_fd_case(&cases[i]))
+            continue;
+        if (!netpoll_sel_queue(&fs.f[fs.slot[i]], &st, (int)i)) {
+            restart = select_claim(&st, NULL);
+            break;
+        }
+    }
+    if (restart) {
+        /* Nobody else can claim it now, and no partner can reach our
+         * channel waiters while we hold the locks. */
+        for (uint32_t k = 0; k < nch; k++)
+            chan_wq_unlink(queue_of(ws[k].c, cases[ws[k].caseidx].dir), &ws[k]);
+        unlock_all(lockord, nch);
+        fds_dequeue(&fs);
+        goto again;
     }
     rtimer_t timer = {0};
     if (timeout_ns >= 0) {
@@ -432,8 +633,10 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
         /* Under the channel locks, which come before the timer heap's. */
         timer_start(&timer, when);
     }
-    struct park_arg pa = {lockord, norder, &st};
-    enum wait_reason reason = norder ? WAIT_SELECT : WAIT_SELECT_NO_CASES;
+    if (fs.n)
+        netpoll_sel_sleeping(1); /* the poller has someone to poll for */
+    struct park_arg pa = {lockord, nch, &st, fs.n > 0 && !g};
+    enum wait_reason reason = npoll ? WAIT_SELECT : WAIT_SELECT_NO_CASES;
     sched_park(&pw, select_park_unlock, &pa, reason);
 
     /* Woken: exactly one claimer has done its part. */
@@ -442,36 +645,25 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
     waiter_t *win = st.winner;
     go_chan *wc = win ? win->c : NULL;
 
-    /* Pass 3: unlink our losing waiters. The claimer already unlinked
-     * everything we had on the winner's channel, which we must not touch;
-     * the rest may still be queued (or were dropped by someone who found
-     * them claimed). */
-    go_chan *prev = NULL;
-    for (uint32_t k = 0; k < norder; k++) {
-        go_chan *c = ws[k].c;
-        if (c != prev && c != wc)
-            chan_lock(c);
-        prev = c;
-    }
-    for (uint32_t k = 0; k < norder; k++) {
-        waiter_t *w = &ws[k];
-        if (w->c == wc || !w->next)
-            continue;
-        chan_wq_unlink(queue_of(w->c, cases[w->caseidx].dir), w);
-    }
-    for (uint32_t k = norder; k-- > 0;) {
-        go_chan *c = ws[k].c;
-        if (c == wc || (k > 0 && ws[k - 1].c == c))
-            continue;
-        runlock(&c->lock);
+    /* Pass 3: unlink our losing waiters. */
+    unlink_losers(cases, ws, nch, wc);
+    if (fs.n) {
+        fds_dequeue(&fs);
+        netpoll_sel_sleeping(-1);
     }
 
     if (!win) {
-        free(heap);
-        return -ETIMEDOUT;
+        ret = -ETIMEDOUT;
+        goto out;
     }
     int i = win->caseidx;
+    if (is_fd_case(&cases[i])) {
+        ret = i;
+        goto out;
+    }
     bool success = win->success;
+    if (fs.n)
+        fds_end(&fs);
     free(heap);
     if (cases[i].dir == GO_SELECT_SEND) {
         if (!success)
@@ -480,6 +672,14 @@ int select_run(go_select_case *cases, size_t n, bool block, int64_t timeout_ns)
         *cases[i].ok = success;
     }
     return i;
+
+out:
+    /* Ended by a descriptor case, the default, or the timeout: no channel
+     * was touched. */
+    if (fs.n)
+        fds_end(&fs);
+    free(heap);
+    return ret;
 }
 
 /* ---- the public entry points ------------------------------------------------ */

@@ -455,8 +455,9 @@ static void call_fd(struct input *in)
     }
 }
 
-/* go_listen with fuzzed network and address: the documented errors or a
- * socket; malformed addresses -EINVAL, unknown networks -EPROTONOSUPPORT. */
+/* go_listen with fuzzed network and address (stream and datagram): the
+ * documented errors or a socket; malformed addresses -EINVAL, unknown
+ * networks -EPROTONOSUPPORT. */
 static void call_listen(struct input *in)
 {
     static const char *nets[] = {"tcp", "tcp4", "tcp6", "unix", "udp", "", "TCP", NULL};
@@ -471,7 +472,9 @@ static void call_listen(struct input *in)
     if (net && strcmp(net, "unix") == 0)
         return; /* would create files */
     int r = go_listen(net, nulladdr ? NULL : addr, (int)(int8_t)take8(in));
-    bool known = net && (!strcmp(net, "tcp") || !strcmp(net, "tcp4") || !strcmp(net, "tcp6"));
+    /* "udp" takes TCP's address forms (goroutine.h, "Datagrams"). */
+    bool known = net && (!strcmp(net, "tcp") || !strcmp(net, "tcp4") || !strcmp(net, "tcp6") ||
+                         !strcmp(net, "udp"));
     if (!net || (nulladdr && known)) {
         CHECK(r == -EINVAL, "go_listen(%s, %s) = %d", net ? net : "NULL", nulladdr ? "NULL" : addr, r);
         return;

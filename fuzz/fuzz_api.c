@@ -135,11 +135,15 @@ static void call_select(struct input *in)
     for (size_t k = 0; k < used; k++) {
         unsigned b = take8(in);
         int dir = b % 8 < 6 ? 1 + b % 2 : (int)(int8_t)take8(in); /* sometimes anything */
-        bad_dir |= dir != GO_SELECT_SEND && dir != GO_SELECT_RECV;
+        /* Descriptor cases get fd -1, which never fires (as a NULL
+         * channel does). */
+        bad_dir |= dir != GO_SELECT_SEND && dir != GO_SELECT_RECV && dir != GO_SELECT_READABLE &&
+                   dir != GO_SELECT_WRITABLE;
         /* Only receives from `ready` (sends to it would find it full). */
         bool real = dir == GO_SELECT_RECV && (b & 32);
         has_ready |= real;
-        cases[k] = (go_select_case){.chan = real ? ready : NULL, .dir = dir, .elem = &vals[k], .ok = &oks[k]};
+        cases[k] = (go_select_case){
+            .chan = real ? ready : NULL, .dir = dir, .elem = &vals[k], .ok = &oks[k], .fd = -1};
     }
     int64_t timeout = (int64_t)NUMBER(in, 0, (uint64_t)-1, (uint64_t)INT64_MIN, 1000);
     if (timeout > 100000)

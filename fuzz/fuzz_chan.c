@@ -23,8 +23,8 @@
  * Blocking calls are made only when the model says they return at once
  * (a value or room is there) or a partner will complete them. Timed calls
  * with a positive timeout are made only where nothing can become ready, so
- * they must time out (among them the nil-channel and no-case selects of
- * issue 22's second crash).
+ * they must time out (among them the selects with only nil channels or
+ * no cases at all, which once crashed the runtime).
  *
  * The interpreter runs on the fuzzer's own thread (a plain thread, which
  * sleeps on a futex when it blocks) or, if the first input byte is odd,
@@ -86,16 +86,7 @@ static unsigned take(struct input *in)
     return *in->p++;
 }
 
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "fuzz_chan: %s:%d: check failed: %s: ", __FILE__, \
-                    __LINE__, #cond);                                           \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-            abort();                                                            \
-        }                                                                       \
-    } while (0)
+#include "fuzz_check.h"
 
 /* A fresh value: the sequence number, then filler, never all zero. */
 static void make_value(uint8_t *v, size_t esz)

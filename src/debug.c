@@ -498,6 +498,17 @@ void debug_stack_overflow(g_t *g, void *addr)
     die("fatal error: ", "stack overflow", pre);
 }
 
+int debug_sigaction(int sig, void (*h)(int, siginfo_t *, void *), bool restart,
+                    struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = h;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | (restart ? SA_RESTART : 0);
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, old);
+}
+
 /* ---- SIGQUIT, the leak report, GOROUTINE_DEBUG ---------------------------------- */
 
 static void on_sigquit(int sig, siginfo_t *si, void *uc)
@@ -558,22 +569,12 @@ void debug_init(void)
     struct sigaction old;
     if (sigaction(SIGURG, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
         (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_sigurg;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGURG, &sa, NULL);
+        debug_sigaction(SIGURG, on_sigurg, true, NULL);
     }
     /* SIGQUIT: unless the program has its own handler (or ignores it). */
     if (sigaction(SIGQUIT, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
         old.sa_handler == SIG_DFL) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_sigquit;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGQUIT, &sa, NULL);
+        debug_sigaction(SIGQUIT, on_sigquit, true, NULL);
     }
     if (debug_settings.leaks)
         atexit(leaks_at_exit);

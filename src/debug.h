@@ -4,6 +4,8 @@
 #ifndef GO_DEBUG_H
 #define GO_DEBUG_H
 
+#include <signal.h>
+
 #include "runtime.h"
 
 /* Go's "fatal error: msg", the goroutine dump, abort. */
@@ -61,6 +63,12 @@ void debug_probe_fault(void);
 /* Called first by every SIGURG handler on an M: answers a dump's request
  * to sample this M's stack (see debug.c). */
 void debug_on_sigurg(void *uc);
+/* Installs handler h for sig the way every runtime handler is installed:
+ * SA_SIGINFO, on the alternate signal stack, and with SA_RESTART if
+ * restart (interrupted system calls resume). The action it replaces goes
+ * to *old unless old is NULL. Returns sigaction's result. */
+int debug_sigaction(int sig, void (*h)(int, siginfo_t *, void *), bool restart,
+                    struct sigaction *old);
 /* g's stack high-water mark in bytes: from the lowest page backed by
  * memory to the top (mincore). Async-signal-safe. */
 size_t debug_stack_used(g_t *g);

@@ -349,13 +349,8 @@ void stack_install_handler(void)
 {
     if (__atomic_exchange_n(&handler_installed, 1, __ATOMIC_ACQ_REL))
         return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old_segv);
-    sigaction(SIGBUS, &sa, &old_bus);
+    debug_sigaction(SIGSEGV, on_fault, false, &old_segv);
+    debug_sigaction(SIGBUS, on_fault, false, &old_bus);
 }
 
 void *stack_thread_altstack(void)

@@ -247,12 +247,7 @@ static void on_sigurg(int sig, siginfo_t *si, void *ucv)
 
 static void install_sigurg(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigurg;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGURG, &sa, NULL);
+    debug_sigaction(SIGURG, on_sigurg, true, NULL);
 }
 
 /* Before each preemption signal: if the program has installed its own

@@ -1299,6 +1299,8 @@ HOOK int dup2(int fd, int fd2)
 
 static int fcntl_common(int (*f)(int, int, ...), int fd, int cmd, void *arg)
 {
+    if (!ready())
+        return (int)syscall(SYS_fcntl, fd, cmd, arg);
     switch (cmd) {
     case F_GETFL: {
         int r = f(fd, cmd);
@@ -1331,8 +1333,6 @@ HOOK int fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    if (!ready())
-        return (int)syscall(SYS_fcntl, fd, cmd, arg);
     return fcntl_common(real.fcntl, fd, cmd, arg);
 }
 
@@ -1342,8 +1342,6 @@ HOOK int fcntl64(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    if (!ready())
-        return (int)syscall(SYS_fcntl, fd, cmd, arg);
     return fcntl_common(real.fcntl64 ? real.fcntl64 : real.fcntl, fd, cmd, arg);
 }
 
@@ -1374,9 +1372,26 @@ static bool open_needs_mode(int flags)
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
+/* Reads the mode argument, which open(2) takes only with O_CREAT or
+ * O_TMPFILE (reading it otherwise would read past the caller's arguments). */
+#define OPEN_MODE(mode, flags)                                                 \
+    do {                                                                       \
+        if (open_needs_mode(flags)) {                                          \
+            va_list ap;                                                        \
+            va_start(ap, flags);                                               \
+            (mode) = va_arg(ap, mode_t);                                       \
+            va_end(ap);                                                        \
+        }                                                                      \
+    } while (0)
+
+/* Every open variant: the raw system call before the hooks are ready, a
+ * blocking-call hand-off from a goroutine (a file open can block on a slow
+ * or remote file system), and a fresh descriptor record for the result. */
 static int open_common(int (*f)(int, const char *, int, ...), int dir, const char *path,
                        int flags, mode_t mode)
 {
+    if (!ready())
+        return (int)syscall(SYS_openat, dir, path, flags, mode);
     int r;
     if (go_can_park()) {
         go_syscall_enter();
@@ -1396,56 +1411,28 @@ static int open_common(int (*f)(int, const char *, int, ...), int dir, const cha
 HOOK int openat(int dir, const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (open_needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    if (!ready())
-        return (int)syscall(SYS_openat, dir, path, flags, mode);
+    OPEN_MODE(mode, flags);
     return open_common(real.openat, dir, path, flags, mode);
 }
 
 HOOK int openat64(int dir, const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (open_needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    if (!ready())
-        return (int)syscall(SYS_openat, dir, path, flags, mode);
+    OPEN_MODE(mode, flags);
     return open_common(real.openat64 ? real.openat64 : real.openat, dir, path, flags, mode);
 }
 
 HOOK int open(const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (open_needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    if (!ready())
-        return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+    OPEN_MODE(mode, flags);
     return open_common(real.openat, AT_FDCWD, path, flags, mode);
 }
 
 HOOK int open64(const char *path, int flags, ...)
 {
     mode_t mode = 0;
-    if (open_needs_mode(flags)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    if (!ready())
-        return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+    OPEN_MODE(mode, flags);
     return open_common(real.openat64 ? real.openat64 : real.openat, AT_FDCWD, path, flags, mode);
 }
 

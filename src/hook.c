@@ -187,6 +187,34 @@ static const struct {
 #undef X
 };
 
+/*
+ * A sanitizer's runtime (clang's ASan and TSan are linked statically)
+ * interposes libc as well. When it sits in the same object as these hooks
+ * (the executable, hooks linked statically), RTLD_NEXT skips it, and
+ * calling libc past it would hide our descriptors' lives from it: TSan
+ * then reports races between a close it never saw and the next user of
+ * the number. There its interceptor is the "real" function (it calls libc
+ * itself). Anywhere else it must not be: in an object before ours (hooks
+ * as a shared library or preloaded) its own "real" call is our hook, and
+ * in one after ours (gcc's libtsan.so) RTLD_NEXT already finds it.
+ */
+static void *sanitizer_interceptor(const char *name)
+{
+    static const char pre[] = "__interceptor_";
+    char sym[64];
+    size_t n = strlen(name);
+    if (sizeof pre + n > sizeof sym)
+        return NULL;
+    memcpy(sym, pre, sizeof pre - 1);
+    memcpy(sym + sizeof pre - 1, name, n + 1);
+    void *f = dlsym(RTLD_DEFAULT, sym);
+    Dl_info them, us;
+    if (!f || !dladdr(f, &them) || !dladdr((void *)sanitizer_interceptor, &us) ||
+        them.dli_fbase != us.dli_fbase)
+        return NULL;
+    return f;
+}
+
 /* 0: not resolved; 1: resolving (some thread is inside dlsym); 2: done. */
 static int resolve_state;
 
@@ -197,7 +225,9 @@ __attribute__((noinline)) static bool resolve(void)
                                      __ATOMIC_ACQUIRE))
         return st == 2;
     for (size_t i = 0; i < sizeof real_names / sizeof real_names[0]; i++) {
-        void *f = dlsym(RTLD_NEXT, real_names[i].name);
+        void *f = sanitizer_interceptor(real_names[i].name);
+        if (!f)
+            f = dlsym(RTLD_NEXT, real_names[i].name);
         memcpy((char *)&real + real_names[i].off, &f, sizeof f);
     }
     __atomic_store_n(&resolve_state, 2, __ATOMIC_RELEASE);

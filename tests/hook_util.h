@@ -205,6 +205,41 @@ static inline int hook_threads(void)
     return n;
 }
 
+/* A goroutine that samples hook_threads() every 5 ms (a hooked usleep,
+ * so a go_sleep) from hook_sampler_start() until hook_sampler_stop(),
+ * which waits for it to finish and returns the most threads it saw. */
+struct hook_sampler {
+    int stop; /* atomic */
+    int max;  /* the sampler's; read after done */
+    go_wg done;
+};
+
+static void hook_sampler_run(void *arg)
+{
+    struct hook_sampler *s = arg;
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        int n = hook_threads();
+        if (n > s->max)
+            s->max = n;
+        usleep(5000);
+    }
+    go_wg_done(&s->done);
+}
+
+static inline void hook_sampler_start(struct hook_sampler *s)
+{
+    memset(s, 0, sizeof *s);
+    go_wg_add(&s->done, 1);
+    CHECK_EQ(go(hook_sampler_run, s), 0);
+}
+
+static inline int hook_sampler_stop(struct hook_sampler *s)
+{
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+    go_wg_wait(&s->done);
+    return s->max;
+}
+
 static inline double hook_now(void)
 {
     struct timespec ts;

@@ -20,7 +20,7 @@
 
 static char conninfo[256];
 static int errors, sleeps_done;
-static volatile int sampling = 1;
+static struct hook_sampler sampler;
 static int max_threads;
 static go_wg wg;
 
@@ -64,17 +64,6 @@ static void worker(void *arg)
     }
     PQfinish(c);
     go_wg_done(&wg);
-}
-
-static void sampler(void *arg)
-{
-    (void)arg;
-    while (__atomic_load_n(&sampling, __ATOMIC_ACQUIRE)) {
-        int n = hook_threads();
-        if (n > max_threads)
-            max_threads = n;
-        usleep(5000);
-    }
 }
 
 int main(void)
@@ -145,7 +134,7 @@ int main(void)
     CHECK(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "42") == 0);
     PQclear(r);
 
-    CHECK_EQ(go(sampler, NULL), 0);
+    hook_sampler_start(&sampler);
     double t0 = hook_now();
     for (int i = 0; i < NG; i++) {
         go_wg_add(&wg, 1);
@@ -153,8 +142,7 @@ int main(void)
     }
     go_wg_wait(&wg);
     double t = hook_now() - t0;
-    __atomic_store_n(&sampling, 0, __ATOMIC_RELEASE);
-    usleep(20000);
+    max_threads = hook_sampler_stop(&sampler);
     CHECK_EQ(errors, 0);
     CHECK_EQ(sleeps_done, NG);
     PQfinish(c);

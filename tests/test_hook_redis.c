@@ -27,7 +27,7 @@
 static int port;
 static int errors;
 static int nil_replies;
-static volatile int sampling = 1;
+static struct hook_sampler sampler;
 static int max_threads;
 
 static void fail(const char *what, int i, redisContext *c, redisReply *r)
@@ -89,17 +89,6 @@ static void blpop(void *arg)
     redisFree(c);
 }
 
-static void sampler(void *arg)
-{
-    (void)arg;
-    while (__atomic_load_n(&sampling, __ATOMIC_ACQUIRE)) {
-        int n = hook_threads();
-        if (n > max_threads)
-            max_threads = n;
-        usleep(5000); /* hooked: a go_sleep */
-    }
-}
-
 /* Each goroutine reports done on a shared WaitGroup. */
 static go_wg wg;
 static go_func current;
@@ -156,10 +145,9 @@ int main(void)
     CHECK_EQ(r->integer, NG * PAIRS);
     freeReplyObject(r);
 
-    CHECK_EQ(go(sampler, NULL), 0);
+    hook_sampler_start(&sampler);
     double t2 = phase(blpop);
-    __atomic_store_n(&sampling, 0, __ATOMIC_RELEASE);
-    usleep(20000);
+    max_threads = hook_sampler_stop(&sampler);
     CHECK_EQ(errors, 0);
     CHECK_EQ(nil_replies, NG);
     redisFree(c);

@@ -1140,6 +1140,16 @@ int go_fd_wait(int fd, int events, int64_t timeout_ns)
         }
         if (r)
             break;
+        /* A report for the one direction asked for came after the look
+         * above: it is ready (as of the report, as poll's answer is as of
+         * its look), without a second poll(2). For both directions, look
+         * again to say which. */
+        if (events != (GO_POLL_IN | GO_POLL_OUT)) {
+            if (events & GO_POLL_IN)
+                netpoll_clear_drained(pd);
+            r = events;
+            break;
+        }
     }
     netpoll_unref(pd);
     return r;

@@ -49,9 +49,12 @@ trace-demo: $(BUILD)/CMakeCache.txt
 	rsvg-convert -w 1600 -b white -o docs/trace.png $(BUILD)/trace_demo.svg
 	@echo "trace-demo: $(BUILD)/trace_demo.json (open in ui.perfetto.dev), docs/trace.png"
 
-bench: build
+# run.sh: every workload in C and Go; hook.sh: libgoroutine-hook against
+# real Redis and PostgreSQL (skipped when BENCH_ONLY picks a subset).
+bench: test-deps build
 	@tools/deps.sh bench
-	bench/run.sh $(BUILD)
+	bench/run.sh $(BUILD); s=$$?; \
+	if [ -z "$(BENCH_ONLY)" ]; then bench/hook.sh $(BUILD) || s=1; fi; exit $$s
 
 # The servers and client libraries the libc-hook tests use (before CMake
 # looks for them).

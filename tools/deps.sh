@@ -2,8 +2,9 @@
 # Make sure the tools a target needs are installed. As root, install what is
 # missing with apt-get; otherwise print the exact command and fail.
 #   tools/deps.sh build   compiler, cmake, make
-#   tools/deps.sh bench   the above plus Go (golang-go), gnuplot and wrk (the
-#                         http benchmark's client)
+#   tools/deps.sh bench   the above plus Go (golang-go), gnuplot, wrk (the
+#                         http benchmark's client) and bc (make bench also
+#                         runs test's set-up: the hook benchmarks use it)
 #   tools/deps.sh tsan    the build tools plus clang with its TSan runtime
 #   tools/deps.sh test    the build tools plus the real servers and client
 #                         libraries the libc-hook tests run against (Redis,
@@ -39,6 +40,7 @@ if [ "$what" = bench ]; then
     have go || need+=(golang-go)
     have gnuplot || need+=(gnuplot-nox)
     have wrk || need+=(wrk)
+    have bc || need+=(bc) # bench/hook.sh's ratios
 fi
 install() {
     if [ "$(id -u)" = 0 ] && have apt-get; then

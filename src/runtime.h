@@ -183,7 +183,7 @@ static inline void g_prefetch_resume(const g_t *g)
 struct gring {
     _Alignas(CACHE_LINE) uint32_t head; /* atomic; owner and stealers (CAS) */
     _Alignas(CACHE_LINE) uint32_t tail; /* atomic store by owner only */
-    g_t *next;                          /* runnext (P rings only); atomic, CAS */
+    g_t *runnext;                       /* P rings only; atomic, CAS */
     uint32_t nexttaken;                 /* times the owner ran runnext; atomic */
     g_t *slots[RUNQ_SIZE];              /* atomic relaxed; see sched.c */
 };
@@ -316,11 +316,11 @@ struct m {
 struct sched {
     rlock_t lock;
     /* Global run queue (sched.c): a FIFO of chunks of G pointers, then,
-     * only if a chunk could not be allocated, Gs linked by schedlink;
-     * under lock. */
+     * only if a chunk could not be allocated, the overflow list: Gs
+     * linked by schedlink (ovfhead/ovftail); under lock. */
     struct gqchunk *gqhead, *gqtail, *gqspare;
     int32_t ngqspare;
-    g_t *runqhead, *runqtail;
+    g_t *ovfhead, *ovftail;
     int32_t runqsize;     /* atomic: inject_push adds without the lock */
     p_t *pidle;           /* idle Ps; under lock */
     int32_t npidle;       /* atomic; written under lock */

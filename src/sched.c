@@ -272,7 +272,7 @@ static bool runqputslow(struct gring *r, g_t *g, uint32_t h, uint32_t t)
 static void runqput(p_t *p, g_t *g, bool next)
 {
     if (next) {
-        g_t *old = __atomic_exchange_n(&p->rq.next, g, __ATOMIC_ACQ_REL);
+        g_t *old = __atomic_exchange_n(&p->rq.runnext, g, __ATOMIC_ACQ_REL);
         if (!old)
             return;
         g = old;
@@ -294,8 +294,8 @@ static void runqput(p_t *p, g_t *g, bool next)
  * inheritTime: it runs in the current time slice, see set_running). */
 static inline g_t *runqget_inherit(p_t *p, bool *inherit)
 {
-    g_t *next = __atomic_load_n(&p->rq.next, __ATOMIC_RELAXED);
-    if (next && __atomic_compare_exchange_n(&p->rq.next, &next, NULL, false,
+    g_t *next = __atomic_load_n(&p->rq.runnext, __ATOMIC_RELAXED);
+    if (next && __atomic_compare_exchange_n(&p->rq.runnext, &next, NULL, false,
                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         __atomic_store_n(&p->rq.nexttaken, p->rq.nexttaken + 1, __ATOMIC_RELAXED);
         *inherit = true;
@@ -337,7 +337,7 @@ static bool runq_empty(p_t *p)
     for (;;) {
         uint32_t h = __atomic_load_n(&p->rq.head, __ATOMIC_ACQUIRE);
         uint32_t t = __atomic_load_n(&p->rq.tail, __ATOMIC_ACQUIRE);
-        g_t *next = __atomic_load_n(&p->rq.next, __ATOMIC_ACQUIRE);
+        g_t *next = __atomic_load_n(&p->rq.runnext, __ATOMIC_ACQUIRE);
         if (t == __atomic_load_n(&p->rq.tail, __ATOMIC_ACQUIRE))
             return h == t && next == NULL;
     }
@@ -385,7 +385,7 @@ static uint32_t runqgrab(struct gring *v, p_t *vp, p_t *thief, uint32_t bh, bool
         n = n - n / 2;
         if (n == 0) {
             if (steal_next && vp) {
-                g_t *next = __atomic_load_n(&v->next, __ATOMIC_ACQUIRE);
+                g_t *next = __atomic_load_n(&v->runnext, __ATOMIC_ACQUIRE);
                 if (next) {
                     /* The victim's M probably is about to run it: give it
                      * a moment, as Go does, to avoid thrashing a pair of
@@ -396,7 +396,7 @@ static uint32_t runqgrab(struct gring *v, p_t *vp, p_t *thief, uint32_t bh, bool
                     if (owner_moves(vp, &v->nexttaken,
                                     __atomic_load_n(&v->nexttaken, __ATOMIC_RELAXED)))
                         return 0;
-                    if (__atomic_compare_exchange_n(&v->next, &next, NULL, false,
+                    if (__atomic_compare_exchange_n(&v->runnext, &next, NULL, false,
                                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
                         slot_store(&thief->rq, bh, next);
                         return 1;
@@ -483,7 +483,7 @@ static struct gqchunk *gq_newchunk(void)
 static void globrunq_push(g_t *g)
 {
     struct gqchunk *c = sched.gqtail;
-    if (!sched.runqhead && (!c || c->tail == GQ_CHUNK)) {
+    if (!sched.ovfhead && (!c || c->tail == GQ_CHUNK)) {
         struct gqchunk *nc = gq_newchunk();
         if (nc) {
             if (c)
@@ -493,14 +493,14 @@ static void globrunq_push(g_t *g)
             sched.gqtail = c = nc;
         }
     }
-    if (sched.runqhead || !c || c->tail == GQ_CHUNK) {
+    if (sched.ovfhead || !c || c->tail == GQ_CHUNK) {
         /* No memory for a chunk: the linked overflow list. */
         g->schedlink = NULL;
-        if (sched.runqtail)
-            sched.runqtail->schedlink = g;
+        if (sched.ovftail)
+            sched.ovftail->schedlink = g;
         else
-            sched.runqhead = g;
-        sched.runqtail = g;
+            sched.ovfhead = g;
+        sched.ovftail = g;
     } else {
         c->gs[c->tail++] = g;
     }
@@ -529,11 +529,11 @@ static g_t *globrunq_pop(void)
         globrunq_len--;
         return g;
     }
-    g_t *g = sched.runqhead;
+    g_t *g = sched.ovfhead;
     if (g) {
-        sched.runqhead = g->schedlink;
-        if (!sched.runqhead)
-            sched.runqtail = NULL;
+        sched.ovfhead = g->schedlink;
+        if (!sched.ovfhead)
+            sched.ovftail = NULL;
         globrunq_len--;
     }
     return g;
@@ -1768,7 +1768,7 @@ static void switch_from_inherit(m_t *m, g_t *cur, g_t *next)
  * back in runnext, where findrunnable will find it first. */
 static void defer_locked(p_t *p, g_t *next)
 {
-    g_t *old = __atomic_exchange_n(&p->rq.next, next, __ATOMIC_ACQ_REL);
+    g_t *old = __atomic_exchange_n(&p->rq.runnext, next, __ATOMIC_ACQ_REL);
     if (old)
         runqput(p, old, false);
 }
@@ -1785,7 +1785,7 @@ static void defer_locked(p_t *p, g_t *next)
 static __attribute__((noinline)) void slice_over(p_t *p, g_t *cur)
 {
     __atomic_store_n(&cur->preempt, 0, __ATOMIC_RELAXED);
-    g_t *nx = __atomic_exchange_n(&p->rq.next, NULL, __ATOMIC_ACQ_REL);
+    g_t *nx = __atomic_exchange_n(&p->rq.runnext, NULL, __ATOMIC_ACQ_REL);
     if (nx)
         runqput(p, nx, false);
 }

@@ -48,7 +48,7 @@ DEBUG_RACY static int32_t runq_len(p_t *p)
     int32_t n = (int32_t)(t - h);
     if (n < 0 || n > RUNQ_SIZE)
         n = 0; /* read mid-update */
-    if (LOAD(p->rq.next))
+    if (LOAD(p->rq.runnext))
         n++;
     return n;
 }

@@ -190,7 +190,7 @@ static bool can_spin(int iter)
     p_t *p = m->p;
     return __atomic_load_n(&p->rq.head, __ATOMIC_RELAXED) ==
                __atomic_load_n(&p->rq.tail, __ATOMIC_RELAXED) &&
-           __atomic_load_n(&p->rq.next, __ATOMIC_RELAXED) == NULL;
+           __atomic_load_n(&p->rq.runnext, __ATOMIC_RELAXED) == NULL;
 }
 
 static void do_spin(void)

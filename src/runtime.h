@@ -95,7 +95,7 @@ struct rtimer {
  * share it.
  */
 struct g {
-    ctx_t ctx;            /* saved context while not running */
+    mctx_t ctx;            /* saved context while not running */
     union {
         struct {              /* while it lives */
             go_func fn;       /* entry function; set at spawn */
@@ -279,7 +279,7 @@ enum after_kind {
 };
 
 struct m {
-    ctx_t g0ctx;          /* the M's scheduler context (its thread stack) */
+    mctx_t g0ctx;          /* the M's scheduler context (its thread stack) */
     g_t *curg;            /* running G, or NULL on g0; owner */
     p_t *p;               /* held P, or NULL; owner */
     p_t *nextp;           /* P handed to this M by another; read after wake */

@@ -180,8 +180,8 @@ void sched_fiber_free_g(g_t *g)
  */
 static inline m_t *switch_ctx(m_t *m, g_t *from, g_t *to)
 {
-    ctx_t *fc = from ? &from->ctx : &m->g0ctx;
-    ctx_t *tc = to ? &to->ctx : &m->g0ctx;
+    mctx_t *fc = from ? &from->ctx : &m->g0ctx;
+    mctx_t *tc = to ? &to->ctx : &m->g0ctx;
 #ifdef GO_ASAN
     void *fake = NULL;
     const void *bottom = to ? (const void *)to->stack_lo : m->asan_bottom;
@@ -193,7 +193,7 @@ static inline m_t *switch_ctx(m_t *m, g_t *from, g_t *to)
     __tsan_switch_to_fiber(to ? to->fiber : m->fiber, 0);
 #endif
     TRACE_SWITCH(from, to);
-    m_t *now = ctx_switch(fc, tc, m);
+    m_t *now = mctx_switch(fc, tc, m);
 #ifdef GO_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
@@ -1839,7 +1839,7 @@ static void g_entry(void *arg)
 
 void sched_prepare_g(g_t *g)
 {
-    ctx_make(&g->ctx, g->stack_lo, (size_t)((uint8_t *)g->frame_top - g->stack_lo), g_entry);
+    mctx_make(&g->ctx, g->stack_lo, (size_t)((uint8_t *)g->frame_top - g->stack_lo), g_entry);
 }
 
 /* ---- parking and readying ---------------------------------------------- */

@@ -5,7 +5,7 @@
  * Two jobs, two libraries, both optional and detected by CMake:
  *
  *  - Unwinding. A parked goroutine is not a thread: its registers sit in
- *    the frame ctx_switch pushed on its own stack (arch/context.h), so we
+ *    the frame mctx_switch pushed on its own stack (arch/context.h), so we
  *    need an unwinder that starts from registers we hand it. libunwind's
  *    local unwinder does (unw_init_local on a ucontext we fill from that
  *    frame), follows the .eh_frame CFI that gcc emits at every -O level
@@ -286,7 +286,7 @@ __attribute__((unused)) static int fp_walk(uintptr_t pc, uintptr_t fp, uintptr_t
     return n;
 }
 
-NO_SANITIZE int tb_unwind_saved(const ctx_t *ctx, uintptr_t lo, uintptr_t hi, tb_frame_t *f,
+NO_SANITIZE int tb_unwind_saved(const mctx_t *ctx, uintptr_t lo, uintptr_t hi, tb_frame_t *f,
                                 int max)
 {
 #if defined(GO_CONTEXT_ASM) && defined(__x86_64__)

@@ -41,7 +41,7 @@ void tb_init(void);
 
 /* Unwind a goroutine that is not running from its saved context; its
  * stack is [lo, hi). Returns the frames stored (0 if none could be). */
-int tb_unwind_saved(const ctx_t *ctx, uintptr_t lo, uintptr_t hi, tb_frame_t *f, int max);
+int tb_unwind_saved(const mctx_t *ctx, uintptr_t lo, uintptr_t hi, tb_frame_t *f, int max);
 /* Unwind the calling thread from a signal handler's context (uc), or
  * from the caller when uc is NULL. */
 int tb_unwind_here(void *uc, tb_frame_t *f, int max);

@@ -32,7 +32,7 @@ int futex_wait(int a)
     return a + 1;
 }
 const char *debug_fatal = "mine";
-int timer_start, sema_acquire, stack_init, ctx_make, rt_init, proc_init;
+int timer_start, sema_acquire, stack_init, mctx_make, rt_init, proc_init;
 
 static go_wg wg = GO_WG_INIT;
 
@@ -89,7 +89,7 @@ int main(void)
     CHECK(nanotime() == 42.5);
     CHECK_EQ(futex_wait(1), 2);
     CHECK(strcmp(debug_fatal, "mine") == 0);
-    CHECK_EQ(timer_start + sema_acquire + stack_init + ctx_make + rt_init + proc_init, 0);
+    CHECK_EQ(timer_start + sema_acquire + stack_init + mctx_make + rt_init + proc_init, 0);
     printf("test_symbol_clash: ok\n");
     return 0;
 }

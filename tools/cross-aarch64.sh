@@ -1,5 +1,5 @@
 #!/bin/sh
-# cross-aarch64.sh - builds tests/test_context.c against every context
+# cross-aarch64.sh - builds tests/test_mcontext.c against every context
 # switch in src/arch and runs it: the aarch64 assembly (and the ucontext
 # fallback) cross-compiled with aarch64-linux-gnu-gcc and run under
 # qemu-aarch64, then the host's assembly switch and the ucontext fallback
@@ -19,7 +19,7 @@ cd "$root" || exit 2
 # The warning flags are part of what is tested: every implementation must
 # build cleanly with both compilers.
 CFLAGS="-Wall -Wextra -Werror -O2 -I src/arch"
-TEST=tests/test_context.c
+TEST=tests/test_mcontext.c
 A64_SYSROOT=/usr/aarch64-linux-gnu
 INSTALL_CMD="apt-get install -y gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 

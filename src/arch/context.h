@@ -1,19 +1,21 @@
 /*
  * context.h - the raw context switch, the hottest code in the library.
+ * Its names start with mctx_ (machine context); "ctx" alone, as in ctx.c
+ * and go_ctx_*, is the cancellation context.
  *
  * Contract, met by arch/context_x86_64.S, arch/context_aarch64.S and the
  * portable arch/context_ucontext.c (chosen by CMake):
  *
- *   ctx_switch(from, to, arg) saves the caller's callee-saved registers, its
+ *   mctx_switch(from, to, arg) saves the caller's callee-saved registers, its
  *   stack pointer and its floating-point control words (x86-64: MXCSR and
  *   the x87 control word; aarch64: FPCR) into `from`, loads `to`, and
- *   resumes it. The resumed side sees its own ctx_switch() call return
+ *   resumes it. The resumed side sees its own mctx_switch() call return
  *   `arg`. Caller-saved registers are NOT preserved (the C ABI lets a call
  *   clobber them anyway), nor are signal masks, FS/TPIDR, or errno: the
  *   scheduler handles errno itself.
  *
- *   ctx_make(c, stack_lo, stack_size, entry) prepares `c` so that the first
- *   ctx_switch() into it calls entry(arg) on the given stack with a 16-byte
+ *   mctx_make(c, stack_lo, stack_size, entry) prepares `c` so that the first
+ *   mctx_switch() into it calls entry(arg) on the given stack with a 16-byte
  *   aligned stack pointer, where arg is the value passed to that switch.
  *   entry must never return (the frame above it is a trap).
  *
@@ -22,7 +24,7 @@
  * switch is a dozen instructions and touches one cache line of each stack.
  * The layout of that pushed frame is fixed by the CTX_* offsets below,
  * shared by the assembly (which includes this file with __ASSEMBLER__
- * defined) and ctx_make(); the static asserts in context_frame.c pin them.
+ * defined) and mctx_make(); the static asserts in context_frame.c pin them.
  */
 #ifndef GO_ARCH_CONTEXT_H
 #define GO_ARCH_CONTEXT_H
@@ -57,18 +59,18 @@
 #ifdef GO_CONTEXT_ASM
 typedef struct ctx {
     void *sp; /* saved stack pointer; the registers are on that stack */
-} ctx_t;
+} mctx_t;
 #else
 #include <ucontext.h>
 typedef struct ctx {
     ucontext_t uc;
     void *transfer; /* the arg handed to whoever resumes this context */
     void (*entry)(void *);
-} ctx_t;
+} mctx_t;
 #endif
 
-void *ctx_switch(ctx_t *from, ctx_t *to, void *arg);
-void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
+void *mctx_switch(mctx_t *from, mctx_t *to, void *arg);
+void mctx_make(mctx_t *c, void *stack_lo, size_t stack_size,
               void (*entry)(void *arg));
 #endif /* !__ASSEMBLER__ */
 

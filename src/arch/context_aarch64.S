@@ -1,5 +1,5 @@
 /*
- * context_aarch64.S - ctx_switch for the AAPCS64 (Linux, ELF).
+ * context_aarch64.S - mctx_switch for the AAPCS64 (Linux, ELF).
  *
  * Saves x19-x28, the frame pointer x29, the link register x30, the low 64
  * bits of v8-v15 (d8-d15) and FPCR on the current stack, stores the stack
@@ -25,12 +25,12 @@
 #endif
 
     .text
-    .globl ctx_switch
-    .hidden ctx_switch
-    .type ctx_switch, %function
+    .globl mctx_switch
+    .hidden mctx_switch
+    .type mctx_switch, %function
     .p2align 4
-/* void *ctx_switch(ctx_t *from, ctx_t *to, void *arg): x0, x1, x2 */
-ctx_switch:
+/* void *mctx_switch(mctx_t *from, mctx_t *to, void *arg): x0, x1, x2 */
+mctx_switch:
     .cfi_startproc
     GO_BTI_C
     /* Reserve the frame before storing into it: a signal may arrive at
@@ -105,21 +105,21 @@ ctx_switch:
     mov x0, x2
     ret
     .cfi_endproc
-    .size ctx_switch, .-ctx_switch
+    .size mctx_switch, .-mctx_switch
 
 /*
- * First code a new context runs, reached by the `ret` of ctx_switch (so
- * it needs no BTI landing pad). ctx_make() leaves the entry function in
+ * First code a new context runs, reached by the `ret` of mctx_switch (so
+ * it needs no BTI landing pad). mctx_make() leaves the entry function in
  * x19, and the arg of the switch that started us arrives in x0. sp is the
  * 16-byte aligned top of the stack. Zeroing x29 and x30 ends the frame
  * chain here, and the CFI marks the return address undefined, so
  * debuggers and unwinders stop cleanly at this frame.
  */
-    .globl ctx_trampoline_aarch64
-    .hidden ctx_trampoline_aarch64
-    .type ctx_trampoline_aarch64, %function
+    .globl mctx_trampoline_aarch64
+    .hidden mctx_trampoline_aarch64
+    .type mctx_trampoline_aarch64, %function
     .p2align 4
-ctx_trampoline_aarch64:
+mctx_trampoline_aarch64:
     .cfi_startproc
     .cfi_undefined x30
     mov x29, xzr
@@ -129,12 +129,12 @@ ctx_trampoline_aarch64:
      * into whatever follows. */
     brk #0x3c
     .cfi_endproc
-    .size ctx_trampoline_aarch64, .-ctx_trampoline_aarch64
+    .size mctx_trampoline_aarch64, .-mctx_trampoline_aarch64
 
 /*
  * The GNU property note tells the linker this object is fit for BTI and
  * return-address signing (it signs nothing itself, and the x30 it saves
- * is the unsigned return address of the call into ctx_switch). Without
+ * is the unsigned return address of the call into mctx_switch). Without
  * it, one object built without the note turns the protection off for the
  * whole program. Emitted only when the compiler asks for the features.
  */

@@ -1,9 +1,9 @@
 /*
- * context_frame.c - ctx_make() for the assembly context switches: builds
- * the frame that the first ctx_switch() into a new context pops. A new
+ * context_frame.c - mctx_make() for the assembly context switches: builds
+ * the frame that the first mctx_switch() into a new context pops. A new
  * context starts with the default floating-point control (round to
  * nearest, exceptions masked), not with the creator's. The ucontext
- * fallback has its own ctx_make() in context_ucontext.c, and with it this
+ * fallback has its own mctx_make() in context_ucontext.c, and with it this
  * file compiles to nothing.
  */
 #include "context.h"
@@ -18,9 +18,9 @@ _Static_assert(CTX_X86_R15 == CTX_X86_FPCTRL + 8, "r15 follows fp control");
 _Static_assert(CTX_X86_RBP == CTX_X86_RBX + 8, "push order rbp, rbx");
 _Static_assert(CTX_X86_R12 == CTX_X86_R13 + 8, "push order r12, r13");
 
-void ctx_trampoline_x86_64(void);
+void mctx_trampoline_x86_64(void);
 
-void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
+void mctx_make(mctx_t *c, void *stack_lo, size_t stack_size,
               void (*entry)(void *arg))
 {
     /* The trampoline is entered by `ret` with sp = top (16-byte aligned),
@@ -34,7 +34,7 @@ void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
     memcpy(f + CTX_X86_FPCTRL + 4, &fpcw, 2);
     /* memcpy of the function pointers themselves: ISO C has no cast from
      * a function pointer to void *. */
-    void (*t)(void) = ctx_trampoline_x86_64;
+    void (*t)(void) = mctx_trampoline_x86_64;
     memcpy(f + CTX_X86_R12, &entry, sizeof entry);
     memcpy(f + CTX_X86_RIP, &t, sizeof t);
     c->sp = f;
@@ -59,12 +59,12 @@ _Static_assert(CTX_A64_D8 >= CTX_A64_X30 + 8 || CTX_A64_D8 + 64 <= CTX_A64_X19,
 _Static_assert(CTX_A64_FPCR >= CTX_A64_D8 + 64 || CTX_A64_FPCR + 8 <= CTX_A64_D8,
                "fpcr does not overlap d8-d15");
 
-void ctx_trampoline_aarch64(void);
+void mctx_trampoline_aarch64(void);
 
-void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
+void mctx_make(mctx_t *c, void *stack_lo, size_t stack_size,
               void (*entry)(void *arg))
 {
-    /* ctx_switch pops the frame and returns through x30 into the
+    /* mctx_switch pops the frame and returns through x30 into the
      * trampoline with sp = top, which AAPCS64 needs 16-byte aligned. */
     uintptr_t top = ((uintptr_t)stack_lo + stack_size) & ~(uintptr_t)15;
     uint8_t *f = (uint8_t *)(top - CTX_A64_FRAME);
@@ -73,9 +73,9 @@ void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
      * exceptions, no flush-to-zero, IEEE NaN handling. */
     uint64_t fpcr = 0;
     memcpy(f + CTX_A64_FPCR, &fpcr, 8);
-    /* x19 is callee-saved, so ctx_switch restores it like any other saved
+    /* x19 is callee-saved, so mctx_switch restores it like any other saved
      * register and the trampoline finds the entry function there. */
-    void (*t)(void) = ctx_trampoline_aarch64;
+    void (*t)(void) = mctx_trampoline_aarch64;
     _Static_assert(sizeof entry == 8 && sizeof t == 8, "code pointers fill a slot");
     memcpy(f + CTX_A64_X19, &entry, 8);
     memcpy(f + CTX_A64_X30, &t, 8);

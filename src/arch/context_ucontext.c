@@ -1,5 +1,5 @@
 /*
- * context_ucontext.c - the portable ctx_switch/ctx_make, built on
+ * context_ucontext.c - the portable mctx_switch/mctx_make, built on
  * getcontext/makecontext/swapcontext, for targets without an assembly
  * switch (CMake compiles it only when GO_CONTEXT_UCONTEXT is on).
  *
@@ -9,7 +9,7 @@
  * x86-64, FPCR/FPSR on aarch64), more than context.h promises. It costs a
  * sigprocmask system call per switch, which is why the assembly versions
  * exist. Unlike them, a new context starts with the floating-point control
- * and signal mask that the thread calling ctx_make() had at that moment,
+ * and signal mask that the thread calling mctx_make() had at that moment,
  * since getcontext() copies them, rather than with the defaults.
  */
 #include "context.h"
@@ -19,16 +19,16 @@
 #include <ucontext.h>
 
 /*
- * makecontext() passes only int arguments, so the new context's ctx_t
+ * makecontext() passes only int arguments, so the new context's mctx_t
  * reaches the trampoline as two 32-bit halves. That keeps no global or
  * thread-local state, which matters because a context may be started by
  * a different thread from the one that made it.
  */
-static void ctx_trampoline_ucontext(unsigned int hi, unsigned int lo)
+static void mctx_trampoline_ucontext(unsigned int hi, unsigned int lo)
 {
     /* Shifting in two steps stays defined where uintptr_t is 32 bits. */
     uintptr_t bits = ((uintptr_t)hi << 16 << 16) | (uintptr_t)lo;
-    ctx_t *self = (ctx_t *)bits;
+    mctx_t *self = (mctx_t *)bits;
     /* The switch that started us stored its arg in our transfer field. */
     self->entry(self->transfer);
     /* entry must never return; uc_link is NULL, so returning from here
@@ -36,7 +36,7 @@ static void ctx_trampoline_ucontext(unsigned int hi, unsigned int lo)
     abort();
 }
 
-void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
+void mctx_make(mctx_t *c, void *stack_lo, size_t stack_size,
               void (*entry)(void *arg))
 {
     /* getcontext fills in the parts makecontext does not (signal mask,
@@ -56,10 +56,10 @@ void ctx_make(ctx_t *c, void *stack_lo, size_t stack_size,
     unsigned int lo = (unsigned int)(bits & 0xffffffffu);
     /* The cast is how makecontext is meant to be used: it takes a
      * function of no arguments and the argument count separately. */
-    makecontext(&c->uc, (void (*)(void))ctx_trampoline_ucontext, 2, hi, lo);
+    makecontext(&c->uc, (void (*)(void))mctx_trampoline_ucontext, 2, hi, lo);
 }
 
-void *ctx_switch(ctx_t *from, ctx_t *to, void *arg)
+void *mctx_switch(mctx_t *from, mctx_t *to, void *arg)
 {
     /* Leave the arg where the resumed side will look for it: in its own
      * context, read back below (or by the trampoline) once it runs. */

@@ -1,5 +1,5 @@
 /*
- * context_x86_64.S - ctx_switch for the x86-64 System V ABI.
+ * context_x86_64.S - mctx_switch for the x86-64 System V ABI.
  *
  * Saves rbp, rbx, r12-r15, MXCSR and the x87 control word on the current
  * stack, stores the stack pointer in from->sp, loads to->sp and pops the
@@ -10,17 +10,17 @@
 #include "context.h"
 
     .text
-    .globl ctx_switch
-    .hidden ctx_switch
-    .type ctx_switch, @function
+    .globl mctx_switch
+    .hidden mctx_switch
+    .type mctx_switch, @function
     .p2align 4
-/* void *ctx_switch(ctx_t *from, ctx_t *to, void *arg): rdi, rsi, rdx */
+/* void *mctx_switch(mctx_t *from, mctx_t *to, void *arg): rdi, rsi, rdx */
 /*
  * The unwind info below stays right across the stack swap: both stacks
  * hold the same frame layout at the same offsets from %rsp, so a debugger
  * or profiler stopped anywhere in here finds the caller's registers.
  */
-ctx_switch:
+mctx_switch:
     .cfi_startproc
     pushq %rbp
     .cfi_adjust_cfa_offset 8
@@ -71,18 +71,18 @@ ctx_switch:
     movq %rdx, %rax
     ret
     .cfi_endproc
-    .size ctx_switch, .-ctx_switch
+    .size mctx_switch, .-mctx_switch
 
 /*
- * First code a new context runs: ctx_make() leaves the entry function in
+ * First code a new context runs: mctx_make() leaves the entry function in
  * r12, and the arg of the switch that started us arrives in rax. The stack
  * pointer is 16-byte aligned here, so the call below meets the ABI.
  */
-    .globl ctx_trampoline_x86_64
-    .hidden ctx_trampoline_x86_64
-    .type ctx_trampoline_x86_64, @function
+    .globl mctx_trampoline_x86_64
+    .hidden mctx_trampoline_x86_64
+    .type mctx_trampoline_x86_64, @function
     .p2align 4
-ctx_trampoline_x86_64:
+mctx_trampoline_x86_64:
     .cfi_startproc
     .cfi_undefined rip
     xorl %ebp, %ebp
@@ -90,6 +90,6 @@ ctx_trampoline_x86_64:
     callq *%r12
     ud2
     .cfi_endproc
-    .size ctx_trampoline_x86_64, .-ctx_trampoline_x86_64
+    .size mctx_trampoline_x86_64, .-mctx_trampoline_x86_64
 
     .section .note.GNU-stack,"",@progbits

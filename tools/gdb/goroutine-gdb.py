@@ -11,7 +11,7 @@
 # RelWithDebInfo build has it).
 #
 # How: the all-G list is the static `allg` in proc.c. A parked goroutine's
-# registers sit on its own stack, in the frame ctx_switch pushed
+# registers sit on its own stack, in the frame mctx_switch pushed
 # (src/arch/context.h: on x86-64, r15 at +8, r14 +16, r13 +24, r12 +32,
 # rbx +40, rbp +48 and the return address at +56 from the saved stack
 # pointer, which is 64 bytes below the caller's). "goroutine N bt" installs

@@ -1,5 +1,5 @@
 /*
- * test_context.c - standalone test of the raw context switch in src/arch.
+ * test_mcontext.c - standalone test of the raw context switch in src/arch.
  *
  * It links only against one implementation of context.h (the x86-64 or
  * aarch64 assembly plus context_frame.c, or context_ucontext.c built with
@@ -92,23 +92,23 @@ static unsigned char *stack_new(void)
 }
 
 /* The context every test switches away from and back to. */
-static ctx_t main_ctx;
+static mctx_t main_ctx;
 
 /* A context that has done its work must never be resumed again; if a
  * switch bug brings control back to it, say so instead of returning from
  * entry (which the contract forbids). */
-static void park(ctx_t *self)
+static void park(mctx_t *self)
 {
     for (;;) {
         CHECK(!"a finished context was resumed");
-        ctx_switch(self, &main_ctx, NULL);
+        mctx_switch(self, &main_ctx, NULL);
     }
 }
 
 /* ---- (a) long chains of switches ---------------------------------- */
 
 enum { PINGPONG_SWITCHES = 1000000 };
-static ctx_t pp_ctx;
+static mctx_t pp_ctx;
 static unsigned long pp_switches;
 
 /* Echoes each number it is sent, doubled, counting the switches it
@@ -119,7 +119,7 @@ static void pingpong_entry(void *arg)
         uintptr_t n = (uintptr_t)arg;
         CHECK(n == pp_switches / 2 + 1);
         pp_switches++;
-        arg = ctx_switch(&pp_ctx, &main_ctx, (void *)(n * 2));
+        arg = mctx_switch(&pp_ctx, &main_ctx, (void *)(n * 2));
     }
 }
 
@@ -127,11 +127,11 @@ static void test_pingpong(void)
 {
     unsigned long before = failures;
     unsigned char *stack = stack_new();
-    ctx_make(&pp_ctx, stack, STACK_SIZE, pingpong_entry);
+    mctx_make(&pp_ctx, stack, STACK_SIZE, pingpong_entry);
     pp_switches = 0;
     for (uintptr_t n = 1; n <= PINGPONG_SWITCHES / 2; n++) {
         pp_switches++;
-        void *r = ctx_switch(&main_ctx, &pp_ctx, (void *)n);
+        void *r = mctx_switch(&main_ctx, &pp_ctx, (void *)n);
         CHECK((uintptr_t)r == n * 2);
         CHECK(pp_switches == 2 * n);
     }
@@ -140,7 +140,7 @@ static void test_pingpong(void)
 }
 
 enum { RING_SIZE = 100, RING_LAPS = 10000 };
-static ctx_t ring[RING_SIZE];
+static mctx_t ring[RING_SIZE];
 static unsigned long ring_switches;
 
 /* Each member checks that the ring ran in order (the count says whose
@@ -156,8 +156,8 @@ static void ring_entry(void *arg)
         CHECK(ring_switches == lap * RING_SIZE + k);
         ring_switches++;
         int last = k == RING_SIZE - 1 && lap == RING_LAPS - 1;
-        ctx_t *next = last ? &main_ctx : &ring[(k + 1) % RING_SIZE];
-        arg = ctx_switch(&ring[k], next, (void *)(uintptr_t)ring_switches);
+        mctx_t *next = last ? &main_ctx : &ring[(k + 1) % RING_SIZE];
+        arg = mctx_switch(&ring[k], next, (void *)(uintptr_t)ring_switches);
     }
     park(&ring[k]);
 }
@@ -166,9 +166,9 @@ static void test_ring(void)
 {
     unsigned long before = failures;
     for (int i = 0; i < RING_SIZE; i++)
-        ctx_make(&ring[i], stack_new(), STACK_SIZE, ring_entry);
+        mctx_make(&ring[i], stack_new(), STACK_SIZE, ring_entry);
     ring_switches = 0;
-    void *r = ctx_switch(&main_ctx, &ring[0], (void *)0);
+    void *r = mctx_switch(&main_ctx, &ring[0], (void *)0);
     CHECK((uintptr_t)r == (uintptr_t)RING_SIZE * RING_LAPS);
     CHECK(ring_switches == (unsigned long)RING_SIZE * RING_LAPS);
     report("(a) ring of 100 contexts x 10000 laps: 1000000 switches, order and count exact",
@@ -177,7 +177,7 @@ static void test_ring(void)
 
 /* ---- (b) stack and alignment at entry ----------------------------- */
 
-static ctx_t align_ctx;
+static mctx_t align_ctx;
 static unsigned char *align_lo, *align_hi;
 static unsigned long align_frame_fail, align_local_fail, align_fp_fail, align_stack_fail;
 
@@ -219,14 +219,14 @@ static void align_entry(void *arg)
     if (!(fa > align_lo && fa < align_hi))
         align_stack_fail++;
     align_probe();
-    ctx_switch(&align_ctx, &main_ctx, arg);
+    mctx_switch(&align_ctx, &main_ctx, arg);
     park(&align_ctx);
 }
 
 static void test_alignment(void)
 {
     unsigned char *stack = stack_new();
-    /* Misalign both ends of the stack handed to ctx_make, which must round
+    /* Misalign both ends of the stack handed to mctx_make, which must round
      * the top down itself. Each trial starts a fresh context on the same
      * memory; the previous one is finished and never resumed. */
     int trials = 0;
@@ -235,8 +235,8 @@ static void test_alignment(void)
             align_lo = stack + lo_off;
             size_t size = STACK_SIZE - 16 - lo_off - hi_off;
             align_hi = align_lo + size;
-            ctx_make(&align_ctx, align_lo, size, align_entry);
-            ctx_switch(&main_ctx, &align_ctx, NULL);
+            mctx_make(&align_ctx, align_lo, size, align_entry);
+            mctx_switch(&main_ctx, &align_ctx, NULL);
             trials++;
         }
     }
@@ -245,7 +245,7 @@ static void test_alignment(void)
     report("(b) frame address 16-byte aligned at entry, misaligned stack bounds", before);
     before = failures;
     CHECK(align_stack_fail == 0);
-    report("(b) entry runs on the stack given to ctx_make", before);
+    report("(b) entry runs on the stack given to mctx_make", before);
     before = failures;
     CHECK(align_local_fail == 0);
     report("(b) _Alignas(16) local is 16-byte aligned", before);
@@ -263,10 +263,10 @@ static void test_alignment(void)
 
 /*
  * test_regs_switch(from, to, arg, in, out) saves the caller's callee-saved
- * registers, loads in[] into all of them, calls ctx_switch(from, to, arg),
+ * registers, loads in[] into all of them, calls mctx_switch(from, to, arg),
  * stores what they hold afterwards into out[], restores the caller's, and
- * returns what ctx_switch returned. Both sides of the test use it with
- * different patterns, so while one side waits in ctx_switch the other has
+ * returns what mctx_switch returned. Both sides of the test use it with
+ * different patterns, so while one side waits in mctx_switch the other has
  * loaded its own values into every one of those registers.
  */
 #if defined(__x86_64__)
@@ -292,7 +292,7 @@ __asm__(".pushsection .text\n"
         "  movq 24(%rcx), %r13\n"
         "  movq 32(%rcx), %r14\n"
         "  movq 40(%rcx), %r15\n"
-        "  call ctx_switch@PLT\n"
+        "  call mctx_switch@PLT\n"
         "  popq %r8\n"
         "  movq %rbx, 0(%r8)\n"
         "  movq %rbp, 8(%r8)\n"
@@ -340,7 +340,7 @@ __asm__(".pushsection .text\n"
         "  ldp d10, d11, [x3, #104]\n"
         "  ldp d12, d13, [x3, #120]\n"
         "  ldp d14, d15, [x3, #136]\n"
-        "  bl ctx_switch\n"
+        "  bl mctx_switch\n"
         "  ldr x4, [sp, #160]\n"
         "  stp x19, x20, [x4, #0]\n"
         "  stp x21, x22, [x4, #16]\n"
@@ -370,10 +370,10 @@ static const char *const reg_names[NREGS] = {
     "x29", "d8",  "d9",  "d10", "d11", "d12", "d13", "d14", "d15"};
 #endif
 
-void *test_regs_switch(ctx_t *from, ctx_t *to, void *arg, const uint64_t *in, uint64_t *out);
+void *test_regs_switch(mctx_t *from, mctx_t *to, void *arg, const uint64_t *in, uint64_t *out);
 
 enum { REGS_ROUNDS = 50 };
-static ctx_t regs_ctx;
+static mctx_t regs_ctx;
 static uint64_t pat_a[NREGS], out_a[NREGS], pat_b[NREGS], out_b[NREGS];
 static unsigned long regs_b_checked;
 
@@ -412,7 +412,7 @@ static void regs_entry(void *arg)
 static void test_callee_saved(void)
 {
     unsigned long before = failures;
-    ctx_make(&regs_ctx, stack_new(), STACK_SIZE, regs_entry);
+    mctx_make(&regs_ctx, stack_new(), STACK_SIZE, regs_entry);
     regs_b_checked = 0;
     for (uint64_t round = 0; round < REGS_ROUNDS; round++) {
         fill_pattern(pat_a, 0xa000 + round);
@@ -423,7 +423,7 @@ static void test_callee_saved(void)
         CHECK(regs_b_checked == round);
     }
     /* Resume it once more so it checks its last round. */
-    ctx_switch(&main_ctx, &regs_ctx, NULL);
+    mctx_switch(&main_ctx, &regs_ctx, NULL);
     CHECK(regs_b_checked == REGS_ROUNDS);
 #if defined(__x86_64__)
     report("(c) rbx, rbp, r12-r15 survive switches on both sides", before);
@@ -476,7 +476,7 @@ static void round_set(int mode)
     fpctl_set(f);
 }
 
-/* The state ctx_make gives a new assembly context. */
+/* The state mctx_make gives a new assembly context. */
 static int fpctl_is_default(fpctl_t f)
 {
     return f.mxcsr == 0x1f80 && f.x87cw == 0x037f;
@@ -545,11 +545,11 @@ static int rounds_as(int mode)
 }
 
 enum { FP_ROUNDS = 5 };
-static ctx_t fp_ctx;
+static mctx_t fp_ctx;
 static fpctl_t fp_creator;
 static unsigned long fp_initial_fail, fp_other_fail, fp_other_rounds;
 
-/* The assembly ctx_make starts a context with the default control words,
+/* The assembly mctx_make starts a context with the default control words,
  * while getcontext() in the ucontext build copies its creator's. */
 static int fpctl_is_initial(fpctl_t f)
 {
@@ -570,7 +570,7 @@ static void fp_entry(void *arg)
     round_set(RM_UP);
     fpctl_t mine = fpctl_get();
     for (;;) {
-        ctx_switch(&fp_ctx, &main_ctx, NULL);
+        mctx_switch(&fp_ctx, &main_ctx, NULL);
         if (!fpctl_equal(fpctl_get(), mine) || !rounds_as(RM_UP))
             fp_other_fail++;
         fp_other_rounds++;
@@ -589,14 +589,14 @@ static void test_fp_control(void)
     /* Made after main changed its mode, to see which control words a new
      * context starts with. */
     fp_creator = mine;
-    ctx_make(&fp_ctx, stack_new(), STACK_SIZE, fp_entry);
+    mctx_make(&fp_ctx, stack_new(), STACK_SIZE, fp_entry);
     for (int i = 0; i < FP_ROUNDS; i++) {
-        ctx_switch(&main_ctx, &fp_ctx, NULL);
+        mctx_switch(&main_ctx, &fp_ctx, NULL);
         CHECK(fpctl_equal(fpctl_get(), mine));
         CHECK(rounds_as(RM_ZERO));
     }
     /* Resume it once more so it checks its mode after the last round. */
-    ctx_switch(&main_ctx, &fp_ctx, NULL);
+    mctx_switch(&main_ctx, &fp_ctx, NULL);
     fpctl_set(saved);
     CHECK(rounds_as(RM_NEAREST));
     report("(d) main's round-toward-zero survives switches to a round-up context", before);
@@ -615,7 +615,7 @@ static void test_fp_control(void)
 
 /* ---- (e) arg passing ---------------------------------------------- */
 
-static ctx_t arg_ctx;
+static mctx_t arg_ctx;
 static void *arg_seen[3];
 static int arg_anchor;
 
@@ -626,28 +626,28 @@ static int arg_anchor;
 static void arg_entry(void *arg)
 {
     arg_seen[0] = arg;
-    arg_seen[1] = ctx_switch(&arg_ctx, &main_ctx, ODD_PTR);
-    arg_seen[2] = ctx_switch(&arg_ctx, &main_ctx, NULL);
-    ctx_switch(&arg_ctx, &main_ctx, &arg_ctx);
+    arg_seen[1] = mctx_switch(&arg_ctx, &main_ctx, ODD_PTR);
+    arg_seen[2] = mctx_switch(&arg_ctx, &main_ctx, NULL);
+    mctx_switch(&arg_ctx, &main_ctx, &arg_ctx);
     park(&arg_ctx);
 }
 
 static void test_args(void)
 {
     unsigned long before = failures;
-    ctx_make(&arg_ctx, stack_new(), STACK_SIZE, arg_entry);
-    void *r = ctx_switch(&main_ctx, &arg_ctx, BIG_PTR);
+    mctx_make(&arg_ctx, stack_new(), STACK_SIZE, arg_entry);
+    void *r = mctx_switch(&main_ctx, &arg_ctx, BIG_PTR);
     CHECK(arg_seen[0] == BIG_PTR);
     report("(e) arg of the first switch arrives as entry's argument", before);
     before = failures;
     CHECK(r == ODD_PTR);
-    r = ctx_switch(&main_ctx, &arg_ctx, NULL);
+    r = mctx_switch(&main_ctx, &arg_ctx, NULL);
     CHECK(arg_seen[1] == NULL);
     CHECK(r == NULL);
-    r = ctx_switch(&main_ctx, &arg_ctx, &arg_anchor);
+    r = mctx_switch(&main_ctx, &arg_ctx, &arg_anchor);
     CHECK(arg_seen[2] == &arg_anchor);
     CHECK(r == &arg_ctx);
-    report("(e) arg arrives as ctx_switch's return value, both directions", before);
+    report("(e) arg arrives as mctx_switch's return value, both directions", before);
 }
 
 int main(void)

@@ -1084,7 +1084,7 @@ static void run_all_timers(int64_t now)
  */
 #define TIMER_STUCK_NS 20000000
 
-static int64_t timers_stuck_from(p_t *p, int64_t now)
+static int64_t pless_timer_from(p_t *p, int64_t now)
 {
     if (__atomic_load_n(&p->status, __ATOMIC_ACQUIRE) != P_RUNNING)
         return now;
@@ -1100,7 +1100,7 @@ static int64_t timers_stuck_from(p_t *p, int64_t now)
 
 /* When an M without a P should next look at the timers (0: none armed),
  * and, if run, fire what is due and its business now. */
-static int64_t timers_without_p(int64_t now, bool run)
+static int64_t pless_timer_look(int64_t now, bool run)
 {
     int64_t best = 0;
     int32_t n = __atomic_load_n(&sched.nallp, __ATOMIC_ACQUIRE);
@@ -1109,7 +1109,7 @@ static int64_t timers_without_p(int64_t now, bool run)
         int64_t w = __atomic_load_n(&p->timer0_when, __ATOMIC_ACQUIRE);
         if (w == 0)
             continue;
-        int64_t from = w <= now ? timers_stuck_from(p, now) : now;
+        int64_t from = w <= now ? pless_timer_from(p, now) : now;
         if (run && w <= now && from <= now) {
             timers_run(p, now);
             w = __atomic_load_n(&p->timer0_when, __ATOMIC_ACQUIRE);
@@ -1149,7 +1149,7 @@ static void stopm(m_t *m)
         rlock(&sched.lock);
         mput(m);
         checkdead();
-        int64_t until = timers_without_p(nanotime(), false);
+        int64_t until = pless_timer_look(nanotime(), false);
         /* With descriptors to watch, one idle M always sleeps in the
          * poller (for at most a second between looks at the clock). */
         if (netpoll_active() && netpoll_waiters() > 0 && (until == 0 || until > nanotime() + 1000000000))
@@ -1210,7 +1210,7 @@ static void stopm(m_t *m)
             acquirep(m, tp);
             run_all_timers(nanotime());
         } else {
-            timers_without_p(nanotime(), true);
+            pless_timer_look(nanotime(), true);
         }
         p_t *p = tp ? releasep(m) : NULL;
         rlock(&sched.lock);
@@ -1266,7 +1266,7 @@ void sched_timer_armed(int64_t when)
  * TIMER_LATE_NS overdue, that M is asleep without knowing it (a duty
  * assignment whose wake-up went astray) or there is none: wake the M on
  * duty, or the first idle one, or start a spinning M. A running P's
- * timers are its own M's, and a stuck one's (timers_stuck_from) wait for
+ * timers are its own M's, and a stuck one's (pless_timer_from) wait for
  * an idle M that this same net wakes. Counted in timer_rescues, which
  * should stay 0: a rescue means a wake-up was lost somewhere.
  */
@@ -2369,7 +2369,7 @@ bool sched_lendp(p_t *blocked)
     if (setprocs(0, 1) < 0)
         return false;
     /* Its timers would otherwise wait for an M without a P to find them
-     * stuck (timers_stuck_from); P 0 never retires. */
+     * stuck (pless_timer_from); P 0 never retires. */
     int32_t n = __atomic_load_n(&sched.gomaxprocs, __ATOMIC_ACQUIRE);
     p_t *to = allp[0] != blocked ? allp[0] : allp[n - 1];
     if (to != blocked)

@@ -1,7 +1,8 @@
 /*
  * sched.h - the scheduler's interface to the rest of the runtime: parking
  * and readying goroutines and plain threads (Go's gopark/goready), run
- * queues, and the hooks timers and the poller will use.
+ * queues, and what sysmon needs (retaking a P from a long system call,
+ * preemption requests). sched_timer_armed, for time.c, is in time.h.
  */
 #ifndef GO_SCHED_H
 #define GO_SCHED_H

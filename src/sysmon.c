@@ -85,8 +85,8 @@
  * honoured at runtime calls). So do sanitizer builds and fully static
  * programs, where the executable itself holds code (the sanitizer runtime,
  * libc) that must not be interrupted and that we cannot tell apart by
- * address. On other architectures only cooperative
- * preemption exists for now.
+ * address. On architectures other than x86-64 preemption is cooperative
+ * only (the signal needs an assembly trampoline per architecture).
  */
 #include "sysmon.h"
 

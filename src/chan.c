@@ -351,8 +351,14 @@ enum recv_result { RECV_WOULD_BLOCK, RECV_VALUE, RECV_CLOSED };
 #define GATHER_PAUSE 64 /* cpu_relax() calls between two looks */
 #define GATHER_LOW 8    /* gather below cap / GATHER_LOW buffered */
 
-static void plain_gather(go_chan *c, size_t n)
+static __attribute__((noinline)) void plain_gather(go_chan *c)
 {
+    if (c->cap < 2)
+        return;
+    size_t n = __atomic_load_n(&c->qcount, __ATOMIC_RELAXED);
+    if (n >= (c->cap / GATHER_LOW ? c->cap / GATHER_LOW : 1) ||
+        __atomic_load_n(&c->closed, __ATOMIC_RELAXED) || sched_cpu_count() < 2)
+        return;
     size_t want = c->cap / 2, last = n;
     int64_t deadline = 0;
     for (;;) {
@@ -368,18 +374,6 @@ static void plain_gather(go_chan *c, size_t n)
         else if (now > deadline)
             return;
     }
-}
-
-/* Should this blocking receive gather first? The first test is the
- * goroutine path's whole cost: one thread-local load (an M's g0, a timer
- * callback, is not a plain thread either, and does not gather). */
-static inline bool gather_first(go_chan *c, size_t *n)
-{
-    if (sched_getm_fast() || c->cap < 2)
-        return false;
-    size_t low = c->cap / GATHER_LOW ? c->cap / GATHER_LOW : 1;
-    *n = __atomic_load_n(&c->qcount, __ATOMIC_RELAXED);
-    return *n < low && !__atomic_load_n(&c->closed, __ATOMIC_RELAXED) && sched_cpu_count() > 1;
 }
 
 static enum recv_result chan_recv(go_chan *c, void *elem, bool block)
@@ -401,9 +395,10 @@ static enum recv_result chan_recv(go_chan *c, void *elem, bool block)
         }
     }
 
-    size_t n0;
-    if (block && gather_first(c, &n0))
-        plain_gather(c, n0);
+    /* Goroutines (and an M's g0, a timer callback) pay one thread-local
+     * load here; plain threads see plain_gather. */
+    if (__builtin_expect(!sched_getm_fast(), 0) && block)
+        plain_gather(c);
     chan_lock(c);
     waiter_t *pw;
     enum chan_try t = chan_try_recv_locked(c, elem, &pw);

@@ -86,7 +86,7 @@
  * and the deadlock detector see the same channel as before. Its price: a
  * receive that finds a nearly empty buffer waits one look (about a
  * microsecond) longer before taking what arrived. Rejected (figures in
- * docs/bench.md, "main-consumer"):
+ * docs/bench.md, "main-consumer: a plain thread receiving"):
  *  - Shrinking the gather's budget after each one that found nothing
  *    (to spend less CPU on a producer that is idle), or skipping the
  *    next gathers altogether: a producer descheduled by the kernel for a

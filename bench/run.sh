@@ -46,9 +46,11 @@ mkdir -p "$out" "$gobin"
 [ -n "${BENCH_REPORT_ONLY:-}" ] || rm -f "$out"/*.err
 
 # ---- the workloads ------------------------------------------------------
-# id  program  GOMAXPROCS (- = the default: unset)  runs
+# id  program  GOMAXPROCS (- = the default: unset)  runs  [C arguments]
 workloads=(
     "spawn      spawn     -  7"
+    "spawn1     spawn     1  7"
+    "spawn1g    spawn     1  7  1000000 g"
     "yield      yield     1  7"
     "fib1       fib       1  7"
     "fib2       fib       2  7"
@@ -177,10 +179,11 @@ else
     }
 
     for w in "${workloads[@]}"; do
-        read -r id prog procs runs <<<"$w"
+        read -r id prog procs runs extra <<<"$w"
         selected "$id" "$prog" || continue
         runs=${BENCH_RUNS:-$runs}
-        cmd_c=("$cbin/bench_$prog") cmd_go=("$gobin/$prog") need=$cbin/bench_$prog
+        read -ra cargs <<<"${extra:-}"
+        cmd_c=("$cbin/bench_$prog" "${cargs[@]}") cmd_go=("$gobin/$prog") need=$cbin/bench_$prog
         case $prog in
         echo)
             need=$build/examples/echo_server
@@ -236,6 +239,10 @@ fi
 # and "chart" says whether the row's ratio goes into the chart.
 rows='spawn|spawn|value|ns/goroutine|ratio<=0.5|chart
 spawn peak RSS|spawn|rss_kb|KiB|-|chart
+spawn (1P)|spawn1|value|ns/goroutine|ratio<=1.0|chart
+spawn (1P) peak RSS|spawn1|rss_kb|KiB|ratio<=2.0|chart
+spawn (1P), C spawner a goroutine|spawn1g|value|ns/goroutine|ratio<=1.0|chart
+spawn (1P), C spawner a goroutine: peak RSS|spawn1g|rss_kb|KiB|ratio<=2.0|chart
 yield (1P)|yield|value|ns/yield|ratio<=0.3|chart
 fib (1P)|fib1|value|ms|-|chart
 fib (2P)|fib2|value|ms|ratio<=0.8|chart

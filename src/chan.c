@@ -67,6 +67,39 @@
  * (chan_dequeue). A timeout claims the select with the same CAS, holding
  * no channel lock.
  *
+ * Plain-thread receivers. A thread that is not a goroutine (main, when
+ * the program does not use go_main) blocks by spinning briefly and then
+ * sleeping on a futex (sched.c, plain_wait), on a CPU of its own. Fed by
+ * goroutines that produce a value every few tens of nanoseconds, it used
+ * to empty the buffer at once, queue itself, and be handed the next value
+ * directly by the sender: every value became a cross-CPU hand-off of the
+ * channel's lock, its waiter and its wake word, several times the cost of
+ * the same loop in a goroutine, which runs in batches on the producers'
+ * P. So a plain thread that finds a buffered channel (cap >= 2) nearly
+ * empty, on a machine with more than one CPU, first watches qcount
+ * without the lock until the buffer is half full, or stops growing, or
+ * closes, or a few microseconds pass (plain_gather), and then receives
+ * as usual. It then takes a batch in a row while the producers keep
+ * appending, and the per-value hand-off is gone. It is only a delay
+ * before an ordinary receive: it holds no place in the receive queue and
+ * changes nothing, so FIFO order among blocked receivers, close, select
+ * and the deadlock detector see the same channel as before. Its price: a
+ * receive that finds a nearly empty buffer waits one look (about a
+ * microsecond) longer before taking what arrived. Rejected (figures in
+ * docs/bench.md, "main-consumer: a plain thread receiving"):
+ *  - Shrinking the gather's budget after each one that found nothing
+ *    (to spend less CPU on a producer that is idle), or skipping the
+ *    next gathers altogether: a producer descheduled by the kernel for a
+ *    moment made the consumer fall back to per-value hand-offs, which
+ *    kept the producer's P too busy to ever fill a batch again; worse
+ *    than no gathering at all.
+ *  - sched_yield() between looks (to leave the CPU to the producers when
+ *    the machine is oversubscribed): slower at every GOMAXPROCS.
+ *  - Waiting for a fuller buffer (3/4, full) or looking more often (16
+ *    pauses): no better than half and 64, within the noise.
+ *  - Gathering only when the buffer is empty: the consumer then chased
+ *    the producers value by value after each batch.
+ *
  * Rejected:
  *  - A timeout callback that locks the channel and dequeues the waiter.
  *    The callback can run after the partner that completed the operation
@@ -304,6 +337,45 @@ int go_chan_send_timeout(go_chan *c, const void *elem, int64_t timeout_ns)
 
 enum recv_result { RECV_WOULD_BLOCK, RECV_VALUE, RECV_CLOSED };
 
+/*
+ * A plain thread that is about to receive from a buffered channel holding
+ * less than an eighth of its capacity lets the buffer fill first (see
+ * "Plain-thread receivers" at the top): it looks at qcount, without the
+ * lock, every GATHER_PAUSE pauses, and stops at the first of: half full;
+ * something buffered that did not grow since the previous look (the
+ * producer paused: take what there is); closed; GATHER_NS spent. It then
+ * receives as usual, blocking if the buffer is still empty. It changes no
+ * state, so it cannot change what the receive returns, only when.
+ */
+#define GATHER_NS 5000  /* at most this long per receive */
+#define GATHER_PAUSE 64 /* cpu_relax() calls between two looks */
+#define GATHER_LOW 8    /* gather below cap / GATHER_LOW buffered */
+
+static __attribute__((noinline)) void plain_gather(go_chan *c)
+{
+    if (c->cap < 2)
+        return;
+    size_t n = __atomic_load_n(&c->qcount, __ATOMIC_RELAXED);
+    if (n >= (c->cap / GATHER_LOW ? c->cap / GATHER_LOW : 1) ||
+        __atomic_load_n(&c->closed, __ATOMIC_RELAXED) || sched_cpu_count() < 2)
+        return;
+    size_t want = c->cap / 2, last = n;
+    int64_t deadline = 0;
+    for (;;) {
+        for (int k = 0; k < GATHER_PAUSE; k++)
+            cpu_relax();
+        n = __atomic_load_n(&c->qcount, __ATOMIC_ACQUIRE);
+        if (n >= want || (n > 0 && n == last) || __atomic_load_n(&c->closed, __ATOMIC_ACQUIRE))
+            return;
+        last = n;
+        int64_t now = nanotime();
+        if (deadline == 0)
+            deadline = now + GATHER_NS;
+        else if (now > deadline)
+            return;
+    }
+}
+
 static enum recv_result chan_recv(go_chan *c, void *elem, bool block)
 {
     if (!c) {
@@ -323,6 +395,10 @@ static enum recv_result chan_recv(go_chan *c, void *elem, bool block)
         }
     }
 
+    /* Goroutines (and an M's g0, a timer callback) pay one thread-local
+     * load here; plain threads see plain_gather. */
+    if (__builtin_expect(!sched_getm_fast(), 0) && block)
+        plain_gather(c);
     chan_lock(c);
     waiter_t *pw;
     enum chan_try t = chan_try_recv_locked(c, elem, &pw);

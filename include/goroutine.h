@@ -1243,6 +1243,9 @@ typedef struct go_stats {
     int64_t stacks_cached;   /* finished goroutines' stacks kept for reuse */
     uint64_t stack_used;     /* live goroutines' stack high-water marks, summed (bytes) */
     uint64_t stack_max_used; /* the largest of them */
+    uint64_t stack_trims;    /* counter: times the pages below a parked
+                              * goroutine's stack pointer were given back
+                              * (GOROUTINE_STACK_TRIM=off: never) */
 } go_stats_t;
 
 /* go_stats - fill *s. Never blocks; safe from any thread. The stack

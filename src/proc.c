@@ -113,6 +113,26 @@ g_t *proc_allg_first(void)
     return __atomic_load_n(&allg, __ATOMIC_ACQUIRE);
 }
 
+g_t *proc_allg_scan(g_t *from, int max, bool (*visit)(g_t *g, void *arg), void *arg)
+{
+    rlock(&allg_lock);
+    g_t *g = from ? from->allnext : allg;
+    g_t *last = from;
+    for (int i = 0; i < max; i++) {
+        if (!g) {
+            last = NULL; /* the next scan starts over */
+            break;
+        }
+        if (!g->custom_stack)
+            last = g;
+        if (!visit(g, arg))
+            break;
+        g = g->allnext;
+    }
+    runlock(&allg_lock);
+    return last;
+}
+
 int64_t proc_allg_count(void)
 {
     return __atomic_load_n(&nallg, __ATOMIC_RELAXED);

@@ -56,6 +56,7 @@
 
 #include "debug.h"
 #include "sched.h"
+#include "proc.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -286,6 +287,143 @@ void stack_release(g_t *g)
         madvise((void *)lo, top - lo, MADV_DONTNEED);
     if (g->guard_kind == GUARD_CANARY)
         *(uint64_t *)g->stack_lo = STACK_CANARY;
+}
+
+/* ---- trimming: the dead pages of idle goroutines' stacks ---------------- */
+
+#define TRIM_SLACK 256        /* kept below a saved sp: the red zone and more */
+#define TRIM_MIN_PAGES 4      /* not worth a madvise for fewer */
+#define TRIM_BATCH 256        /* candidates per sysmon look */
+#define TRIM_BUDGET 16384     /* descriptors visited per look */
+
+#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#endif
+
+static int trim_state;        /* 0 unknown, 1 on, -1 off; sysmon only */
+static int64_t trim_last;     /* sysmon only */
+static g_t *trim_cursor;      /* last default-size G visited; sysmon only */
+static g_t *trim_cand[TRIM_BATCH];
+static uint8_t trim_cand_gen[TRIM_BATCH];
+static uint64_t ntrims, ntrim_bytes; /* atomic */
+
+uint64_t stack_trims(void)
+{
+    return __atomic_load_n(&ntrims, __ATOMIC_RELAXED);
+}
+
+void stack_trim_wait(g_t *g)
+{
+    while (__atomic_load_n(&g->trimming, __ATOMIC_ACQUIRE))
+        cpu_relax();
+}
+
+/* Under allg_lock (proc_allg_scan): is g a candidate? A G becomes one when
+ * two looks TRIM_EVERY_NS apart find it parked in the same park, so busy
+ * goroutines never are, and each park is examined once. */
+static bool trim_visit(g_t *g, void *arg)
+{
+    int *n = arg;
+    if (g->custom_stack)
+        return true;
+    if (!__atomic_load_n(&g->parked_out, __ATOMIC_ACQUIRE)) {
+        g->trim_seen = 0;
+        return true;
+    }
+    uint8_t gen = __atomic_load_n(&g->parkgen, __ATOMIC_RELAXED);
+    if (g->trim_seen == 0 || g->trim_gen != gen) {
+        g->trim_seen = 1;
+        g->trim_gen = gen;
+    } else if (g->trim_seen == 1) {
+        g->trim_seen = 2; /* examined: not again until it parks anew */
+        trim_cand[*n] = g;
+        trim_cand_gen[*n] = gen;
+        if (++*n == TRIM_BATCH)
+            return false;
+    }
+    return true;
+}
+
+/* The part of parked g's stack that is dead: [stack_lo, cut). */
+static uintptr_t trim_cut(const g_t *g)
+{
+    uintptr_t sp = (uintptr_t)g->ctx.sp;
+    if (sp <= (uintptr_t)g->stack_lo + TRIM_SLACK || sp > (uintptr_t)g->stack_hi)
+        return 0;
+    return (sp - TRIM_SLACK) & ~(uintptr_t)(pagesz - 1);
+}
+
+/* Resident pages in [lo, hi), by mincore. */
+static size_t resident_pages(uintptr_t lo, uintptr_t hi)
+{
+    unsigned char vec[256];
+    size_t n = 0;
+    while (lo < hi) {
+        size_t npg = (hi - lo) / pagesz;
+        if (npg > sizeof vec)
+            npg = sizeof vec;
+        if (mincore((void *)lo, npg * pagesz, vec) != 0)
+            return 0;
+        for (size_t i = 0; i < npg; i++)
+            n += vec[i] & 1;
+        lo += npg * pagesz;
+    }
+    return n;
+}
+
+void stack_trim_tick(int64_t now)
+{
+#ifdef GO_CONTEXT_ASM
+    if (trim_state < 0 || now - trim_last < STACK_TRIM_EVERY_NS)
+        return;
+    trim_last = now;
+    if (trim_state == 0) {
+        const char *e = getenv("GOROUTINE_STACK_TRIM");
+        bool off = e && strcmp(e, "off") == 0;
+        trim_state = !off && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                                     0, 0) == 0 ? 1 : -1;
+        if (trim_state < 0)
+            return;
+    }
+    int n = 0;
+    trim_cursor = proc_allg_scan(trim_cursor, TRIM_BUDGET, trim_visit, &n);
+    /* Keep those with enough dirty pages below their saved sp. */
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        g_t *g = trim_cand[i];
+        uintptr_t cut = trim_cut(g);
+        if (cut > (uintptr_t)g->stack_lo &&
+            resident_pages((uintptr_t)g->stack_lo, cut) >= TRIM_MIN_PAGES &&
+            __atomic_load_n(&g->parkgen, __ATOMIC_RELAXED) == trim_cand_gen[i]) {
+            trim_cand[k] = g;
+            trim_cand_gen[k++] = trim_cand_gen[i];
+        }
+    }
+    if (k == 0)
+        return;
+    /* Fence them off, then check that each is still switched out in the
+     * same park (see "Trimming" above for why the barrier). */
+    for (int i = 0; i < k; i++)
+        __atomic_store_n(&trim_cand[i]->trimming, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    for (int i = 0; i < k; i++) {
+        g_t *g = trim_cand[i];
+        if (__atomic_load_n(&g->parked_out, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&g->parkgen, __ATOMIC_RELAXED) == trim_cand_gen[i]) {
+            uintptr_t lo = (uintptr_t)g->stack_lo, cut = trim_cut(g);
+            if (cut > lo && madvise((void *)lo, cut - lo, MADV_DONTNEED) == 0) {
+                if (g->guard_kind == GUARD_CANARY)
+                    *(uint64_t *)g->stack_lo = STACK_CANARY;
+                __atomic_add_fetch(&ntrims, 1, __ATOMIC_RELAXED);
+                __atomic_add_fetch(&ntrim_bytes, cut - lo, __ATOMIC_RELAXED);
+            }
+        }
+        __atomic_store_n(&g->trimming, 0, __ATOMIC_RELEASE);
+    }
+#else
+    (void)now;
+#endif
 }
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -94,7 +94,10 @@ typedef void (*go_func)(void *arg);
  * goroutine dump state; it holds the goroutine's frames and, in its top
  * few hundred bytes, its descriptor and any go_copy() block. Below it lies
  * a 16 KiB guard, so a default stack reserves 256 KiB of address space,
- * of which only the pages touched are committed. Does not block, but a
+ * of which only the pages touched are committed; once the goroutine has
+ * been parked a while, the committed pages below its stack pointer go
+ * back to the system (GOROUTINE_STACK_TRIM=off keeps them; the count is
+ * go_stats' stack_trims). Does not block, but a
  * calling goroutine that has used up its time slice (sysmon asked it to
  * yield after 10 ms, or it has queued thousands of goroutines nobody has
  * run yet) yields here first: go() is a preemption point, as every call

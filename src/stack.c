@@ -36,6 +36,51 @@
  * released in batches by proc.c calling stack_release(), which drops every
  * page but the descriptor's.
  *
+ * Trimming. Stacks do not move, so a goroutine that once ran deep keeps
+ * every page it touched; the pages below its saved stack pointer are dead
+ * while it is parked (nothing may live below sp but the ABI's red zone,
+ * and TRIM_SLACK keeps more than that). sysmon gives them back: on each
+ * look, at most every STACK_TRIM_EVERY_NS, it visits up to TRIM_BUDGET
+ * descriptors on the all-G list (resuming where it stopped, so a million
+ * goroutines cost it a bounded slice per look), notes those switched out
+ * of a park (parked_out) with their park count (parkgen), and takes as
+ * candidates those it finds in the same park at the next look: idle for
+ * at least one look interval, so goroutines that park and wake all the
+ * time are never touched, and each park is examined once. For those with
+ * at least TRIM_MIN_PAGES resident (mincore) in [stack_lo, sp - slack) it
+ * sets g->trimming, issues one membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+ * re-checks that each is still out in the same park, drops those pages
+ * with madvise(MADV_DONTNEED), and clears trimming (release).
+ *
+ * Why that is safe. A concurrent MADV_DONTNEED on pages a goroutine is
+ * writing silently zeroes its writes, so a goroutine must not run while
+ * its stack is trimmed. The M that parks g sets parked_out (release) in
+ * after_switch, after g's context is saved and before the unlock callback
+ * that lets anyone ready it (every sched_park caller publishes its waiter
+ * only through that unlock), so a set parked_out means ctx.sp is g's sp
+ * and g is not running. The M that resumes g (set_running, on every path
+ * into a G) clears parked_out and then reads trimming, waiting while it
+ * is set. sysmon sets trimming and then reads parked_out. That is the
+ * store-buffering pattern, which needs a full fence on both sides; the
+ * membarrier is sysmon's fence and every running thread's at once, so the
+ * resume path needs none: either the resuming M's clear is visible to
+ * sysmon's re-check (no trim), or its read of trimming comes after the
+ * barrier and sees it set (it waits for the madvise to finish). Other
+ * threads and the kernel may write into a parked goroutine's stack (a
+ * child storing into its parent's local, read(2) into a stack buffer):
+ * all of that is above sp, which trimming never touches. Nothing is
+ * trimmed without the asm context (no saved sp to trust), when the kernel
+ * lacks membarrier, or with GOROUTINE_STACK_TRIM=off.
+ *
+ * Rejected: trimming at park time on the goroutine's own M (safe without
+ * any protocol, but knowing whether it is worth it means probing a page
+ * 32 KiB below the top: the first read of an unmapped page is a fault,
+ * and on the reference VM that doubled the CPU time of the 100,000-relay
+ * chain; mincore there is a system call per park), and a CAS on the
+ * status word to fence sysmon off (a locked instruction on every wake).
+ * Dead Gs in the free lists are not trimmed here: a spawner takes them
+ * without a lock (proc.c's scavenger releases the excess instead).
+ *
  * An overflow runs into the guard; the SIGSEGV handler (on an alternate
  * signal stack, since the faulting stack is full) recognises a fault address
  * inside the current goroutine's guard and prints Go's "fatal error: stack

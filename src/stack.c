@@ -451,7 +451,13 @@ void stack_trim_tick(int64_t now)
      * same park (see "Trimming" above for why the barrier). */
     for (int i = 0; i < k; i++)
         __atomic_store_n(&trim_cand[i]->trimming, 1, __ATOMIC_SEQ_CST);
-    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        /* No barrier, no trim (a fork child must register anew). */
+        for (int i = 0; i < k; i++)
+            __atomic_store_n(&trim_cand[i]->trimming, 0, __ATOMIC_RELEASE);
+        trim_state = 0;
+        return;
+    }
     for (int i = 0; i < k; i++) {
         g_t *g = trim_cand[i];
         if (__atomic_load_n(&g->parked_out, __ATOMIC_ACQUIRE) &&

@@ -46,11 +46,13 @@
  * of a park (parked_out) with their park count (parkgen), and takes as
  * candidates those it finds in the same park at the next look: idle for
  * at least one look interval, so goroutines that park and wake all the
- * time are never touched, and each park is examined once. For those with
- * at least TRIM_MIN_PAGES resident (mincore) in [stack_lo, sp - slack) it
- * sets g->trimming, issues one membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
- * re-checks that each is still out in the same park, drops those pages
- * with madvise(MADV_DONTNEED), and clears trimming (release).
+ * time are never touched, and each park is examined once. For a batch of
+ * up to TRIM_BATCH it sets g->trimming, issues one
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), and then for each in turn
+ * re-checks that it is still out in the same park, reads its saved sp,
+ * and if at least TRIM_MIN_PAGES of [stack_lo, sp - slack) are resident
+ * (mincore) drops them with madvise(MADV_DONTNEED); then it clears
+ * trimming (release).
  *
  * Why that is safe. A concurrent MADV_DONTNEED on pages a goroutine is
  * writing silently zeroes its writes, so a goroutine must not run while
@@ -338,7 +340,7 @@ void stack_release(g_t *g)
 
 #define TRIM_SLACK 256        /* kept below a saved sp: the red zone and more */
 #define TRIM_MIN_PAGES 4      /* not worth a madvise for fewer */
-#define TRIM_BATCH 256        /* candidates per sysmon look */
+#define TRIM_BATCH 64         /* candidates per sysmon look */
 #define TRIM_BUDGET 16384     /* descriptors visited per look */
 
 #ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
@@ -431,24 +433,15 @@ void stack_trim_tick(int64_t now)
         if (trim_state < 0)
             return;
     }
-    int n = 0;
-    trim_cursor = proc_allg_scan(trim_cursor, TRIM_BUDGET, trim_visit, &n);
-    /* Keep those with enough dirty pages below their saved sp. */
     int k = 0;
-    for (int i = 0; i < n; i++) {
-        g_t *g = trim_cand[i];
-        uintptr_t cut = trim_cut(g);
-        if (cut > (uintptr_t)g->stack_lo &&
-            resident_pages((uintptr_t)g->stack_lo, cut) >= TRIM_MIN_PAGES &&
-            __atomic_load_n(&g->parkgen, __ATOMIC_RELAXED) == trim_cand_gen[i]) {
-            trim_cand[k] = g;
-            trim_cand_gen[k++] = trim_cand_gen[i];
-        }
-    }
+    trim_cursor = proc_allg_scan(trim_cursor, TRIM_BUDGET, trim_visit, &k);
     if (k == 0)
         return;
     /* Fence them off, then check that each is still switched out in the
-     * same park (see "Trimming" above for why the barrier). */
+     * same park (see "Trimming" above for why the barrier). Only then is
+     * its saved sp worth reading: a G that ran meanwhile may have exited
+     * and started a new life on the same stack. Resuming a candidate
+     * waits until its turn in this batch is over. */
     for (int i = 0; i < k; i++)
         __atomic_store_n(&trim_cand[i]->trimming, 1, __ATOMIC_SEQ_CST);
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
@@ -463,7 +456,8 @@ void stack_trim_tick(int64_t now)
         if (__atomic_load_n(&g->parked_out, __ATOMIC_ACQUIRE) &&
             __atomic_load_n(&g->parkgen, __ATOMIC_RELAXED) == trim_cand_gen[i]) {
             uintptr_t lo = (uintptr_t)g->stack_lo, cut = trim_cut(g);
-            if (cut > lo && madvise((void *)lo, cut - lo, MADV_DONTNEED) == 0) {
+            if (cut > lo && resident_pages(lo, cut) >= TRIM_MIN_PAGES &&
+                madvise((void *)lo, cut - lo, MADV_DONTNEED) == 0) {
                 if (g->guard_kind == GUARD_CANARY)
                     *(uint64_t *)g->stack_lo = STACK_CANARY;
                 __atomic_add_fetch(&ntrims, 1, __ATOMIC_RELAXED);

@@ -348,11 +348,6 @@ void stack_release(g_t *g)
 #define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
 #endif
 
-static int trim_state;        /* 0 unknown, 1 on, -1 off; sysmon only */
-static int64_t trim_last;     /* sysmon only */
-static g_t *trim_cursor;      /* last default-size G visited; sysmon only */
-static g_t *trim_cand[TRIM_BATCH];
-static uint8_t trim_cand_gen[TRIM_BATCH];
 static uint64_t ntrims, ntrim_bytes; /* atomic */
 
 uint64_t stack_trims(void)
@@ -365,6 +360,13 @@ void stack_trim_wait(g_t *g)
     while (__atomic_load_n(&g->trimming, __ATOMIC_ACQUIRE))
         cpu_relax();
 }
+
+#ifdef GO_CONTEXT_ASM
+static int trim_state;        /* 0 unknown, 1 on, -1 off; sysmon only */
+static int64_t trim_last;     /* sysmon only */
+static g_t *trim_cursor;      /* last default-size G visited; sysmon only */
+static g_t *trim_cand[TRIM_BATCH];
+static uint8_t trim_cand_gen[TRIM_BATCH];
 
 /* Under allg_lock (proc_allg_scan): is g a candidate? A G becomes one when
  * two looks TRIM_EVERY_NS apart find it parked in the same park, so busy
@@ -421,7 +423,6 @@ static size_t resident_pages(uintptr_t lo, uintptr_t hi)
 
 void stack_trim_tick(int64_t now)
 {
-#ifdef GO_CONTEXT_ASM
     if (trim_state < 0 || now - trim_last < STACK_TRIM_EVERY_NS)
         return;
     trim_last = now;
@@ -466,10 +467,14 @@ void stack_trim_tick(int64_t now)
         }
         __atomic_store_n(&g->trimming, 0, __ATOMIC_RELEASE);
     }
-#else
-    (void)now;
-#endif
 }
+#else
+/* No saved sp to trust (ucontext keeps it inside the ucontext_t). */
+void stack_trim_tick(int64_t now)
+{
+    (void)now;
+}
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GO_STACK_ASAN 1

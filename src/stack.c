@@ -104,6 +104,7 @@
 #include "debug.h"
 #include "sched.h"
 #include "proc.h"
+#include "testhooks.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -347,8 +348,11 @@ void stack_release(g_t *g)
 #define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
 #define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
 #endif
+#ifndef MEMBARRIER_CMD_QUERY
+#define MEMBARRIER_CMD_QUERY 0
+#endif
 
-static uint64_t ntrims, ntrim_bytes; /* atomic */
+static uint64_t ntrims; /* atomic */
 
 uint64_t stack_trims(void)
 {
@@ -462,13 +466,23 @@ void stack_trim_tick(int64_t now)
                 if (g->guard_kind == GUARD_CANARY)
                     *(uint64_t *)g->stack_lo = STACK_CANARY;
                 __atomic_add_fetch(&ntrims, 1, __ATOMIC_RELAXED);
-                __atomic_add_fetch(&ntrim_bytes, cut - lo, __ATOMIC_RELAXED);
             }
         }
         __atomic_store_n(&g->trimming, 0, __ATOMIC_RELEASE);
     }
 }
+
+bool stack_trim_available(void)
+{
+    long r = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    return r > 0 && (r & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+}
 #else
+bool stack_trim_available(void)
+{
+    return false;
+}
+
 /* No saved sp to trust (ucontext keeps it inside the ucontext_t). */
 void stack_trim_tick(int64_t now)
 {

@@ -1435,6 +1435,7 @@ static inline void set_running(m_t *m, g_t *g, bool inherit)
     /* No fence: sysmon's membarrier orders this store before its check
      * (stack.c, "Trimming"). */
     __atomic_store_n(&g->parked_out, 0, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the compiler keeps that order */
     if (__builtin_expect(__atomic_load_n(&g->trimming, __ATOMIC_ACQUIRE), 0))
         stack_trim_wait(g);
     /* Owner-only, but sysmon reads it to spot a G running too long. */

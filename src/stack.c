@@ -41,18 +41,19 @@
  * while it is parked (nothing may live below sp but the ABI's red zone,
  * and TRIM_SLACK keeps more than that). sysmon gives them back: on each
  * look, at most every STACK_TRIM_EVERY_NS, it visits up to TRIM_BUDGET
- * descriptors on the all-G list (resuming where it stopped, so a million
- * goroutines cost it a bounded slice per look), notes those switched out
- * of a park (parked_out) with their park count (parkgen), and takes as
- * candidates those it finds in the same park at the next look: idle for
- * at least one look interval, so goroutines that park and wake all the
- * time are never touched, and each park is examined once. For a batch of
- * up to TRIM_BATCH it sets g->trimming, issues one
- * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), and then for each in turn
- * re-checks that it is still out in the same park, reads its saved sp,
- * and if at least TRIM_MIN_PAGES of [stack_lo, sp - slack) are resident
- * (mincore) drops them with madvise(MADV_DONTNEED); then it clears
- * trimming (release).
+ * descriptors on the all-G list, resuming where it stopped (so a million
+ * goroutines cost it a bounded slice per look) and TRIM_CHUNK at a time
+ * (goroutine creation and exit take the same lock and wait for one chunk
+ * at most). It notes those switched out of a park (parked_out) with their
+ * park count (parkgen), and takes as candidates those it finds in the same
+ * park at the next look: idle for at least one look interval, so
+ * goroutines that park and wake all the time are never touched, and each
+ * park is examined once. For a batch of up to TRIM_BATCH it sets
+ * g->trimming, issues one membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+ * and then for each in turn re-checks that it is still out in the same
+ * park, reads its saved sp, and if at least TRIM_MIN_PAGES of
+ * [stack_lo, sp - slack) are resident (mincore) drops them with
+ * madvise(MADV_DONTNEED); then it clears trimming (release).
  *
  * Why that is safe. A concurrent MADV_DONTNEED on pages a goroutine is
  * writing silently zeroes its writes, so a goroutine must not run while
@@ -65,9 +66,10 @@
  * is set. sysmon sets trimming and then reads parked_out. That is the
  * store-buffering pattern, which needs a full fence on both sides; the
  * membarrier is sysmon's fence and every running thread's at once, so the
- * resume path needs none: either the resuming M's clear is visible to
+ * resume path needs only a compiler barrier: either the resuming M's clear is visible to
  * sysmon's re-check (no trim), or its read of trimming comes after the
- * barrier and sees it set (it waits for the madvise to finish). Other
+ * barrier and sees it set (it waits for the madvise to finish, spinning
+ * briefly, then yielding the CPU to sysmon). Other
  * threads and the kernel may write into a parked goroutine's stack (a
  * child storing into its parent's local, read(2) into a stack buffer):
  * all of that is above sp, which trimming never touches. Nothing is
@@ -92,6 +94,7 @@
 #include "stack.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +346,8 @@ void stack_release(g_t *g)
 #define TRIM_MIN_PAGES 4      /* not worth a madvise for fewer */
 #define TRIM_BATCH 64         /* candidates per sysmon look */
 #define TRIM_BUDGET 16384     /* descriptors visited per look */
+#define TRIM_CHUNK 256        /* ... per hold of the all-G lock */
+#define TRIM_SPINS 100        /* a resuming M's spins before it yields */
 
 #ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
 #define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
@@ -361,14 +366,20 @@ uint64_t stack_trims(void)
 
 void stack_trim_wait(g_t *g)
 {
-    while (__atomic_load_n(&g->trimming, __ATOMIC_ACQUIRE))
-        cpu_relax();
+    /* sysmon holds the flag for a mincore and a madvise per candidate in
+     * its batch: spin a little, then give it the CPU (with more Ms than
+     * cores, spinning Ms would keep sysmon from finishing). */
+    for (int i = 0; __atomic_load_n(&g->trimming, __ATOMIC_ACQUIRE); i++) {
+        if (i < TRIM_SPINS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 #ifdef GO_CONTEXT_ASM
 static int trim_state;        /* 0 unknown, 1 on, -1 off; sysmon only */
 static int64_t trim_last;     /* sysmon only */
-static g_t *trim_cursor;      /* last default-size G visited; sysmon only */
 static g_t *trim_cand[TRIM_BATCH];
 static uint8_t trim_cand_gen[TRIM_BATCH];
 
@@ -438,8 +449,15 @@ void stack_trim_tick(int64_t now)
         if (trim_state < 0)
             return;
     }
+    /* TRIM_BUDGET descriptors at most, in chunks (the lock is dropped in
+     * between, so a spawn or an exit waits for one chunk, not the whole
+     * walk), and not past the end of the list: a G seen twice in one look
+     * would look idle without being so. */
     int k = 0;
-    trim_cursor = proc_allg_scan(trim_cursor, TRIM_BUDGET, trim_visit, &k);
+    for (int seen = 0; seen < TRIM_BUDGET && k < TRIM_BATCH; seen += TRIM_CHUNK) {
+        if (proc_allg_scan(TRIM_CHUNK, trim_visit, &k))
+            break;
+    }
     if (k == 0)
         return;
     /* Fence them off, then check that each is still switched out in the

@@ -96,8 +96,9 @@ typedef void (*go_func)(void *arg);
  * a 16 KiB guard, so a default stack reserves 256 KiB of address space,
  * of which only the pages touched are committed; once the goroutine has
  * been parked a while, the committed pages below its stack pointer go
- * back to the system (GOROUTINE_STACK_TRIM=off keeps them; the count is
- * go_stats' stack_trims). Does not block, but a
+ * back to the system (GOROUTINE_STACK_TRIM=off keeps them, as do builds
+ * with the portable ucontext switch and kernels without membarrier(2);
+ * the count is go_stats' stack_trims). Does not block, but a
  * calling goroutine that has used up its time slice (sysmon asked it to
  * yield after 10 ms, or it has queued thousands of goroutines nobody has
  * run yet) yields here first: go() is a preemption point, as every call

@@ -53,6 +53,22 @@ static inline long long bench_rss_bytes(void)
     return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
 }
 
+/* Memory in the process's page tables, bytes (VmPTE of /proc/self/status):
+ * what a sparse address space costs beyond its resident pages. */
+static inline long long bench_pte_bytes(void)
+{
+    char line[256];
+    long long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmPTE: %lld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
 /* argv[i] as a positive count, or def when absent. Exits on garbage. */
 static inline long bench_arg(int argc, char **argv, int i, long def)
 {

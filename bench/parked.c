@@ -3,8 +3,11 @@
  * goroutines (default 1,000,000) that each count themselves in an atomic
  * and then block receiving from one shared unbuffered channel. Once all
  * have counted themselves (and go_num_goroutine() says N), it waits 50 ms
- * more so the last ones are parked, reads the resident set size again, and
- * reports (RSS after - RSS before) / N in bytes. Then it closes the channel
+ * more so the last ones are parked, reads the resident set size and the
+ * page-table size (VmPTE) again, and reports their growth per goroutine,
+ * (RSS + PTE after - RSS + PTE before) / N in bytes (value), and each part
+ * (rss, pte). Page tables count: a sparse layout of stacks costs page-table
+ * pages that RSS does not show. Then it closes the channel
  * and waits for all of them to exit; each must have seen the channel
  * closed. Run at the default GOMAXPROCS.
  *
@@ -33,14 +36,14 @@ int main(int argc, char **argv)
     ch = go_chan_make(sizeof(int64_t), 0);
     if (!ch)
         bench_fail("parked", "go_chan_make failed");
-    long long before = bench_rss_bytes();
+    long long before = bench_rss_bytes(), pte_before = bench_pte_bytes();
     go_wg_add(&wg, n);
     for (long i = 0; i < n; i++)
         BENCH_GO(go(parker, NULL));
     while (__atomic_load_n(&arrived, __ATOMIC_SEQ_CST) < n || go_num_goroutine() < n)
         usleep(1000);
     usleep(50000);
-    long long after = bench_rss_bytes();
+    long long after = bench_rss_bytes(), pte_after = bench_pte_bytes();
     if (go_num_goroutine() != n)
         bench_fail("parked", "%d goroutines, want %ld", go_num_goroutine(), n);
     go_chan_close(ch);
@@ -48,8 +51,9 @@ int main(int argc, char **argv)
     if (closed_seen != n)
         bench_fail("parked", "%ld goroutines saw the close, want %ld", closed_seen, n);
     go_chan_free(ch);
-    printf("RESULT name=parked metric=bytes_per_goroutine value=%.1f rss_before_kb=%lld "
-           "rss_after_kb=%lld n=%ld\n",
-           (double)(after - before) / n, before / 1024, after / 1024, n);
+    printf("RESULT name=parked metric=bytes_per_goroutine value=%.1f rss=%.1f pte=%.1f "
+           "rss_before_kb=%lld rss_after_kb=%lld pte_after_kb=%lld n=%ld\n",
+           (double)(after + pte_after - before - pte_before) / n, (double)(after - before) / n,
+           (double)(pte_after - pte_before) / n, before / 1024, after / 1024, pte_after / 1024, n);
     return 0;
 }

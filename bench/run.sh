@@ -258,7 +258,9 @@ sieve|sieve|value|ms|ratio<=0.6|chart
 mutex (2P)|mutex|value|ns/lock+unlock|ratio<=1.0|chart
 timers total|timers|value|ms|-|-
 timers overshoot|timers|overshoot_ms|ms over 100|ratio<=0.5|chart
-parked|parked|value|bytes/goroutine|C<=4300|chart
+parked (RSS + page tables)|parked|value|bytes/goroutine|ratio<=1.0|chart
+parked: RSS part|parked|rss|bytes/goroutine|-|-
+parked: page-table part|parked|pte|bytes/goroutine|-|-
 syscall (2P)|syscall|value|ms (ideal 100)|ratio<=1.2|chart
 preempt worst (1P)|preempt|value|ms late|ratio<=2.0|chart
 preempt median (1P)|preempt|median_ms|ms late|-|-

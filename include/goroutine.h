@@ -94,7 +94,11 @@ typedef void (*go_func)(void *arg);
  * goroutine dump state; it holds the goroutine's frames and, in its top
  * few hundred bytes, its descriptor and any go_copy() block. Below it lies
  * a 16 KiB guard, so a default stack reserves 256 KiB of address space,
- * of which only the pages touched are committed. Does not block, but a
+ * of which only the pages touched are committed; once the goroutine has
+ * been parked a while, the committed pages below its stack pointer go
+ * back to the system (GOROUTINE_STACK_TRIM=off keeps them, as do builds
+ * with the portable ucontext switch and kernels without membarrier(2);
+ * the count is go_stats' stack_trims). Does not block, but a
  * calling goroutine that has used up its time slice (sysmon asked it to
  * yield after 10 ms, or it has queued thousands of goroutines nobody has
  * run yet) yields here first: go() is a preemption point, as every call
@@ -1243,6 +1247,9 @@ typedef struct go_stats {
     int64_t stacks_cached;   /* finished goroutines' stacks kept for reuse */
     uint64_t stack_used;     /* live goroutines' stack high-water marks, summed (bytes) */
     uint64_t stack_max_used; /* the largest of them */
+    uint64_t stack_trims;    /* counter: times the pages below a parked
+                              * goroutine's stack pointer were given back
+                              * (GOROUTINE_STACK_TRIM=off: never) */
 } go_stats_t;
 
 /* go_stats - fill *s. Never blocks; safe from any thread. The stack

@@ -44,6 +44,9 @@
 static rlock_t allg_lock = RLOCK_INIT(LOCK_RANK_ALLG);
 static g_t *allg;
 static int64_t nallg;
+/* Where proc_allg_scan resumes (NULL: at the head); allg_remove moves it
+ * past a G it unlists. Under allg_lock. */
+static g_t *allg_cursor;
 static g_t *pool_tail; /* the back chain's head (see pool_get); under sched.gfree_lock */
 static uint64_t pool_gets;       /* pool_get calls; gfree_lock, read racily */
 static uint64_t scav_seen_gets;  /* pool_gets at scav_seen_time; scavenger */
@@ -113,6 +116,24 @@ g_t *proc_allg_first(void)
     return __atomic_load_n(&allg, __ATOMIC_ACQUIRE);
 }
 
+bool proc_allg_scan(int max, bool (*visit)(g_t *g, void *arg), void *arg)
+{
+    rlock(&allg_lock);
+    g_t *g = allg_cursor ? allg_cursor : allg;
+    bool wrapped = false;
+    for (int i = 0; i < max && g; i++) {
+        bool more = visit(g, arg);
+        g = g->allnext;
+        if (!more)
+            break;
+    }
+    if (!g)
+        wrapped = true; /* the next scan starts over from the head */
+    allg_cursor = g;
+    runlock(&allg_lock);
+    return wrapped;
+}
+
 int64_t proc_allg_count(void)
 {
     return __atomic_load_n(&nallg, __ATOMIC_RELAXED);
@@ -139,6 +160,8 @@ static void allg_remove(g_t *g)
         __atomic_store_n(&allg, g->allnext, __ATOMIC_RELEASE);
     if (g->allnext)
         g->allnext->allprev = g->allprev;
+    if (allg_cursor == g)
+        allg_cursor = g->allnext;
     nallg--;
     runlock(&allg_lock);
 }

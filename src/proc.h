@@ -31,6 +31,12 @@ int64_t proc_scavenge_due(void);
 void proc_retire_p(p_t *p);
 /* Walk all goroutines (for dumps); not locked (used when dying). */
 g_t *proc_allg_first(void);
+/* For one scanner (sysmon): call visit(g, arg) under the all-G lock for
+ * up to max Gs, resuming after the last G the previous call visited,
+ * until visit returns false. True if it reached the end of the list (the
+ * next call starts over at the head). Keep max small: goroutine creation
+ * and exit wait for the lock. */
+bool proc_allg_scan(int max, bool (*visit)(g_t *g, void *arg), void *arg);
 int64_t proc_allg_count(void);
 
 #endif /* GO_PROC_H */

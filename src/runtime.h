@@ -123,6 +123,11 @@ struct g {
     size_t slot_size;     /* whole mapping incl. guard (for unmap) */
     uint32_t guard_kind;  /* enum stack_guard (stack.h) */
     bool custom_stack;    /* not the default size: unmapped on exit */
+    /* Trimming (stack.c): parked_out is 1 from the end of a park's
+     * switch until an M resumes it, parkgen counts parks; both written by
+     * the G's M, read by sysmon. trimming: sysmon is dropping pages below
+     * its saved sp; whoever resumes it waits. All atomic. */
+    uint8_t parked_out, parkgen, trimming;
     int64_t waitsince;    /* nanotime() when it parked, for dumps */
     /* Lines 0 and 1, above, hold what every switch, park and wake-up
      * touches. Then go_sleep's timer (TIMER_NOSTOP), idle otherwise: here
@@ -139,6 +144,7 @@ struct g {
      * thread) and the return address of its go()/go_spawn() call. */
     int64_t parent_id;
     uintptr_t created_pc;
+    uint8_t trim_seen, trim_gen; /* sysmon's notes (stack.c) */
     char name[G_NAME_MAX];
 };
 

@@ -1395,6 +1395,10 @@ static void after_switch(m_t *m)
         sched_wakep(); /* a P may have gone idle since we last looked */
         break;
     case AFTER_PARK: {
+        /* Switched out: from here until an M resumes it, sysmon may trim
+         * its stack (stack.c). Before the unlock, which lets it be readied. */
+        __atomic_store_n(&g->parkgen, (uint8_t)(g->parkgen + 1), __ATOMIC_RELAXED);
+        __atomic_store_n(&g->parked_out, 1, __ATOMIC_RELEASE);
         m->after_unlock(m->after_arg);
         /* A sleeper read the clock a few hundred ns ago: checking against
          * that reading saves a second read per sleep (a timer due since
@@ -1428,6 +1432,12 @@ static inline void set_running(m_t *m, g_t *g, bool inherit)
     __atomic_store_n(&m->curg, g, __ATOMIC_RELEASE); /* read by sysmon */
     g->m = m;
     proc_setstatus(g, G_RUNNING);
+    /* No fence: sysmon's membarrier orders this store before its check
+     * (stack.c, "Trimming"). */
+    __atomic_store_n(&g->parked_out, 0, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the compiler keeps that order */
+    if (__builtin_expect(__atomic_load_n(&g->trimming, __ATOMIC_ACQUIRE), 0))
+        stack_trim_wait(g);
     /* Owner-only, but sysmon reads it to spot a G running too long. */
     if (!inherit)
         __atomic_store_n(&m->p->schedtick, m->p->schedtick + 1, __ATOMIC_RELAXED);

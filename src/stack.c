@@ -36,6 +36,55 @@
  * released in batches by proc.c calling stack_release(), which drops every
  * page but the descriptor's.
  *
+ * Trimming. Stacks do not move, so a goroutine that once ran deep keeps
+ * every page it touched; the pages below its saved stack pointer are dead
+ * while it is parked (nothing may live below sp but the ABI's red zone,
+ * and TRIM_SLACK keeps more than that). sysmon gives them back: on each
+ * look, at most every STACK_TRIM_EVERY_NS, it visits up to TRIM_BUDGET
+ * descriptors on the all-G list, resuming where it stopped (so a million
+ * goroutines cost it a bounded slice per look) and TRIM_CHUNK at a time
+ * (goroutine creation and exit take the same lock and wait for one chunk
+ * at most). It notes those switched out of a park (parked_out) with their
+ * park count (parkgen), and takes as candidates those it finds in the same
+ * park at the next look: idle for at least one look interval, so
+ * goroutines that park and wake all the time are never touched, and each
+ * park is examined once. For a batch of up to TRIM_BATCH it sets
+ * g->trimming, issues one membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+ * and then for each in turn re-checks that it is still out in the same
+ * park, reads its saved sp, and if at least TRIM_MIN_PAGES of
+ * [stack_lo, sp - slack) are resident (mincore) drops them with
+ * madvise(MADV_DONTNEED); then it clears trimming (release).
+ *
+ * Why that is safe. A concurrent MADV_DONTNEED on pages a goroutine is
+ * writing silently zeroes its writes, so a goroutine must not run while
+ * its stack is trimmed. The M that parks g sets parked_out (release) in
+ * after_switch, after g's context is saved and before the unlock callback
+ * that lets anyone ready it (every sched_park caller publishes its waiter
+ * only through that unlock), so a set parked_out means ctx.sp is g's sp
+ * and g is not running. The M that resumes g (set_running, on every path
+ * into a G) clears parked_out and then reads trimming, waiting while it
+ * is set. sysmon sets trimming and then reads parked_out. That is the
+ * store-buffering pattern, which needs a full fence on both sides; the
+ * membarrier is sysmon's fence and every running thread's at once, so the
+ * resume path needs only a compiler barrier: either the resuming M's clear is visible to
+ * sysmon's re-check (no trim), or its read of trimming comes after the
+ * barrier and sees it set (it waits for the madvise to finish, spinning
+ * briefly, then yielding the CPU to sysmon). Other
+ * threads and the kernel may write into a parked goroutine's stack (a
+ * child storing into its parent's local, read(2) into a stack buffer):
+ * all of that is above sp, which trimming never touches. Nothing is
+ * trimmed without the asm context (no saved sp to trust), when the kernel
+ * lacks membarrier, or with GOROUTINE_STACK_TRIM=off.
+ *
+ * Rejected: trimming at park time on the goroutine's own M (safe without
+ * any protocol, but knowing whether it is worth it means probing a page
+ * 32 KiB below the top: the first read of an unmapped page is a fault,
+ * and on the reference VM that doubled the CPU time of the 100,000-relay
+ * chain; mincore there is a system call per park), and a CAS on the
+ * status word to fence sysmon off (a locked instruction on every wake).
+ * Dead Gs in the free lists are not trimmed here: a spawner takes them
+ * without a lock (proc.c's scavenger releases the excess instead).
+ *
  * An overflow runs into the guard; the SIGSEGV handler (on an alternate
  * signal stack, since the faulting stack is full) recognises a fault address
  * inside the current goroutine's guard and prints Go's "fatal error: stack
@@ -45,6 +94,7 @@
 #include "stack.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +106,8 @@
 
 #include "debug.h"
 #include "sched.h"
+#include "proc.h"
+#include "testhooks.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -287,6 +339,174 @@ void stack_release(g_t *g)
     if (g->guard_kind == GUARD_CANARY)
         *(uint64_t *)g->stack_lo = STACK_CANARY;
 }
+
+/* ---- trimming: the dead pages of idle goroutines' stacks ---------------- */
+
+#define TRIM_SLACK 256        /* kept below a saved sp: the red zone and more */
+#define TRIM_MIN_PAGES 4      /* not worth a madvise for fewer */
+#define TRIM_BATCH 64         /* candidates per sysmon look */
+#define TRIM_BUDGET 16384     /* descriptors visited per look */
+#define TRIM_CHUNK 256        /* ... per hold of the all-G lock */
+#define TRIM_SPINS 100        /* a resuming M's spins before it yields */
+
+#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#endif
+#ifndef MEMBARRIER_CMD_QUERY
+#define MEMBARRIER_CMD_QUERY 0
+#endif
+
+static uint64_t ntrims; /* atomic */
+
+uint64_t stack_trims(void)
+{
+    return __atomic_load_n(&ntrims, __ATOMIC_RELAXED);
+}
+
+void stack_trim_wait(g_t *g)
+{
+    /* sysmon holds the flag for a mincore and a madvise per candidate in
+     * its batch: spin a little, then give it the CPU (with more Ms than
+     * cores, spinning Ms would keep sysmon from finishing). */
+    for (int i = 0; __atomic_load_n(&g->trimming, __ATOMIC_ACQUIRE); i++) {
+        if (i < TRIM_SPINS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+#ifdef GO_CONTEXT_ASM
+static int trim_state;        /* 0 unknown, 1 on, -1 off; sysmon only */
+static int64_t trim_last;     /* sysmon only */
+static g_t *trim_cand[TRIM_BATCH];
+static uint8_t trim_cand_gen[TRIM_BATCH];
+
+/* Under allg_lock (proc_allg_scan): is g a candidate? A G becomes one when
+ * two looks TRIM_EVERY_NS apart find it parked in the same park, so busy
+ * goroutines never are, and each park is examined once. */
+static bool trim_visit(g_t *g, void *arg)
+{
+    int *n = arg;
+    if (g->custom_stack)
+        return true;
+    if (!__atomic_load_n(&g->parked_out, __ATOMIC_ACQUIRE)) {
+        g->trim_seen = 0;
+        return true;
+    }
+    uint8_t gen = __atomic_load_n(&g->parkgen, __ATOMIC_RELAXED);
+    if (g->trim_seen == 0 || g->trim_gen != gen) {
+        g->trim_seen = 1;
+        g->trim_gen = gen;
+    } else if (g->trim_seen == 1) {
+        g->trim_seen = 2; /* examined: not again until it parks anew */
+        trim_cand[*n] = g;
+        trim_cand_gen[*n] = gen;
+        if (++*n == TRIM_BATCH)
+            return false;
+    }
+    return true;
+}
+
+/* The part of parked g's stack that is dead: [stack_lo, cut). */
+static uintptr_t trim_cut(const g_t *g)
+{
+    uintptr_t sp = (uintptr_t)g->ctx.sp;
+    if (sp <= (uintptr_t)g->stack_lo + TRIM_SLACK || sp > (uintptr_t)g->stack_hi)
+        return 0;
+    return (sp - TRIM_SLACK) & ~(uintptr_t)(pagesz - 1);
+}
+
+/* Resident pages in [lo, hi), by mincore. */
+static size_t resident_pages(uintptr_t lo, uintptr_t hi)
+{
+    unsigned char vec[256];
+    size_t n = 0;
+    while (lo < hi) {
+        size_t npg = (hi - lo) / pagesz;
+        if (npg > sizeof vec)
+            npg = sizeof vec;
+        if (mincore((void *)lo, npg * pagesz, vec) != 0)
+            return 0;
+        for (size_t i = 0; i < npg; i++)
+            n += vec[i] & 1;
+        lo += npg * pagesz;
+    }
+    return n;
+}
+
+void stack_trim_tick(int64_t now)
+{
+    if (trim_state < 0 || now - trim_last < STACK_TRIM_EVERY_NS)
+        return;
+    trim_last = now;
+    if (trim_state == 0) {
+        const char *e = getenv("GOROUTINE_STACK_TRIM");
+        bool off = e && strcmp(e, "off") == 0;
+        trim_state = !off && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                                     0, 0) == 0 ? 1 : -1;
+        if (trim_state < 0)
+            return;
+    }
+    /* TRIM_BUDGET descriptors at most, in chunks (the lock is dropped in
+     * between, so a spawn or an exit waits for one chunk, not the whole
+     * walk), and not past the end of the list: a G seen twice in one look
+     * would look idle without being so. */
+    int k = 0;
+    for (int seen = 0; seen < TRIM_BUDGET && k < TRIM_BATCH; seen += TRIM_CHUNK) {
+        if (proc_allg_scan(TRIM_CHUNK, trim_visit, &k))
+            break;
+    }
+    if (k == 0)
+        return;
+    /* Fence them off, then check that each is still switched out in the
+     * same park (see "Trimming" above for why the barrier). Only then is
+     * its saved sp worth reading: a G that ran meanwhile may have exited
+     * and started a new life on the same stack. Resuming a candidate
+     * waits until its turn in this batch is over. */
+    for (int i = 0; i < k; i++)
+        __atomic_store_n(&trim_cand[i]->trimming, 1, __ATOMIC_SEQ_CST);
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        /* No barrier, no trim (a fork child must register anew). */
+        for (int i = 0; i < k; i++)
+            __atomic_store_n(&trim_cand[i]->trimming, 0, __ATOMIC_RELEASE);
+        trim_state = 0;
+        return;
+    }
+    for (int i = 0; i < k; i++) {
+        g_t *g = trim_cand[i];
+        if (__atomic_load_n(&g->parked_out, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&g->parkgen, __ATOMIC_RELAXED) == trim_cand_gen[i]) {
+            uintptr_t lo = (uintptr_t)g->stack_lo, cut = trim_cut(g);
+            if (cut > lo && resident_pages(lo, cut) >= TRIM_MIN_PAGES &&
+                madvise((void *)lo, cut - lo, MADV_DONTNEED) == 0) {
+                if (g->guard_kind == GUARD_CANARY)
+                    *(uint64_t *)g->stack_lo = STACK_CANARY;
+                __atomic_add_fetch(&ntrims, 1, __ATOMIC_RELAXED);
+            }
+        }
+        __atomic_store_n(&g->trimming, 0, __ATOMIC_RELEASE);
+    }
+}
+
+bool stack_trim_available(void)
+{
+    long r = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    return r > 0 && (r & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+}
+#else
+bool stack_trim_available(void)
+{
+    return false;
+}
+
+/* No saved sp to trust (ucontext keeps it inside the ucontext_t). */
+void stack_trim_tick(int64_t now)
+{
+    (void)now;
+}
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GO_STACK_ASAN 1

@@ -27,6 +27,16 @@ g_t *stack_new_g(size_t size, p_t *p, int *err);
 void stack_free_custom(g_t *g);
 /* Drop the physical pages of a cached G's stack, keeping the descriptor. */
 void stack_release(g_t *g);
+/*
+ * Trimming (see stack.c): sysmon calls stack_trim_tick on each look; an M
+ * about to resume g calls stack_trim_wait if g->trimming is set.
+ */
+#define STACK_TRIM_EVERY_NS 100000000 /* 100 ms */
+void stack_trim_tick(int64_t now);
+void stack_trim_wait(g_t *g);
+/* Stacks trimmed so far, for go_stats. */
+uint64_t stack_trims(void);
+
 /* Prepare a recycled G's stack for a new goroutine (sanitizer state). */
 void stack_reuse(g_t *g);
 /* The canary check for GUARD_CANARY stacks; fatal on a smashed canary. */

@@ -34,6 +34,7 @@
 #include "debug.h"
 #include "proc.h"
 #include "sched.h"
+#include "stack.h"
 #include "traceback.h"
 
 /* A racy read (see DEBUG_RACY): volatile, so that each field is read
@@ -99,6 +100,7 @@ DEBUG_RACY int go_stats(go_stats_t *s)
     s->idlethreads = LOAD(sched.nmidle);
     s->spinningthreads = LOAD(sched.nmspinning);
     s->runqueue_global = LOAD(sched.runqsize);
+    s->stack_trims = stack_trims();
     /* Stacks: the high-water mark of every live goroutine (mincore). */
     for (g_t *g = proc_allg_first(); g; g = g->allnext) {
         uint32_t st = LOAD(g->status);

@@ -106,6 +106,7 @@
 #include "netpoll.h"
 #include "proc.h"
 #include "sched.h"
+#include "stack.h"
 
 #define SYSMON_MIN_NS 20000
 #define SYSMON_MAX_NS 10000000
@@ -652,6 +653,7 @@ static void *sysmon(void *arg)
             busy = true;
         sched_timers_overdue(now);
         scav_more = scavenge(now);
+        stack_trim_tick(now);
         /* Quick while Ps sit in system calls (to take them back within
          * a tick or two) or work turns up; otherwise back off as Go does,
          * and wake for the next preemption that is due instead: goroutines

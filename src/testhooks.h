@@ -39,4 +39,9 @@ bool sema_try_acquire(uint32_t *addr);
  * (sched_timers_overdue) can then get the next timer fired. */
 bool sched_test_lose_timer_duty(void);
 
+/* stack.c: whether sysmon can trim parked goroutines' stacks here (the
+ * assembly context switch, and a kernel with private expedited
+ * membarrier); GOROUTINE_STACK_TRIM=off is not considered. */
+bool stack_trim_available(void);
+
 #endif /* GO_TESTHOOKS_H */

@@ -461,13 +461,19 @@ static long resident_kb(int n)
 #endif
 }
 
+/* Dirty the buffer and wait at the gate in the same frame: the buffer is
+ * above the stack pointer while the worker is parked, so sysmon's stack
+ * trimming (src/stack.c, "Trimming"), which takes back only the pages
+ * below it, leaves it resident until the worker exits. */
 __attribute__((noinline)) static void dirty_stack(uintptr_t *where)
 {
     volatile char buf[SCAV_TOUCH];
     for (size_t i = 0; i < sizeof buf; i += 512)
         buf[i] = (char)i;
-    (void)buf[0];
     *where = (uintptr_t)buf;
+    go_wg_done(&scav_ready);
+    go_wg_wait(&scav_gate);
+    (void)buf[0];
 }
 
 static void scav_worker(void *arg)
@@ -479,8 +485,6 @@ static void scav_worker(void *arg)
     dirty_stack(&where);
     (void)arg;
 #endif
-    go_wg_done(&scav_ready);
-    go_wg_wait(&scav_gate);
     go_wg_done(&scav_done);
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,22 @@ func RSSBytes() int64 {
 		return -1
 	}
 	return resident * int64(os.Getpagesize())
+}
+
+// PTEBytes is the memory in the process's page tables (VmPTE of
+// /proc/self/status), bytes, or -1.
+func PTEBytes() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "VmPTE: %d kB", &kb); err == nil {
+			return kb * 1024
+		}
+	}
+	return -1
 }
 
 // Arg is os.Args[i] as a positive number, or def when absent.

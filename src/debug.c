@@ -54,6 +54,7 @@
 #include "sched.h"
 #include "stack.h"
 #include "sysmon.h"
+#include "trace.h"
 #include "traceback.h"
 
 #define DUMP_MAX 1000
@@ -437,7 +438,7 @@ void debug_set_fault_context(void *uc)
     fault_uc = uc;
 }
 
-__attribute__((noreturn)) static void die(const char *prefix, const char *msg,
+__attribute__((noreturn)) static void die(const char *how, const char *msg,
                                           const char *pre)
 {
     if (__atomic_exchange_n(&dying, 1, __ATOMIC_ACQ_REL)) {
@@ -448,12 +449,15 @@ __attribute__((noreturn)) static void die(const char *prefix, const char *msg,
     dbg_out_t o = {.n = 0, .fd = 2};
     if (pre)
         dbg_puts(&o, pre);
-    dbg_puts(&o, prefix);
+    dbg_puts(&o, how);
+    dbg_puts(&o, ": ");
     dbg_puts(&o, msg);
     dbg_puts(&o, "\n\n");
     dbg_flush(&o);
     /* From the faulting instruction, not from this handler's frames. */
     dump(2, fault_uc, DUMP_ALL);
+    /* GOROUTINE_TRACE: what was recorded, up to now. */
+    trace_dying(how, msg);
     /* abort() must not be caught by our own handlers; restore default. */
     signal(SIGABRT, SIG_DFL);
     abort();
@@ -461,12 +465,12 @@ __attribute__((noreturn)) static void die(const char *prefix, const char *msg,
 
 void debug_fatal(const char *msg)
 {
-    die("fatal error: ", msg, NULL);
+    die("fatal error", msg, NULL);
 }
 
 void debug_panic(const char *msg)
 {
-    die("panic: ", msg, NULL);
+    die("panic", msg, NULL);
 }
 
 void debug_stack_overflow(g_t *g, void *addr)
@@ -495,7 +499,7 @@ void debug_stack_overflow(g_t *g, void *addr)
     size_t n = o.n < sizeof pre - 1 ? o.n : sizeof pre - 1;
     memcpy(pre, o.buf, n);
     pre[n] = 0;
-    die("fatal error: ", "stack overflow", pre);
+    die("fatal error", "stack overflow", pre);
 }
 
 /* ---- SIGQUIT, the leak report, GOROUTINE_DEBUG ---------------------------------- */
@@ -509,8 +513,10 @@ static void on_sigquit(int sig, siginfo_t *si, void *uc)
     dbg_puts(&o, "SIGQUIT: quit\n\n");
     dbg_flush(&o);
     dump(2, uc, DUMP_ALL);
-    if (!debug_settings.dumpcontinue)
+    if (!debug_settings.dumpcontinue) {
+        trace_dying("SIGQUIT", "quit");
         _exit(2); /* as Go: the dump, then exit status 2 */
+    }
     errno = saved;
 }
 

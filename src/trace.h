@@ -59,6 +59,14 @@ void trace_switch(g_t *from, g_t *to);
             trace_switch((from), (to));                                          \
     } while (0)
 
+/* The process is dying (how: "fatal error", "panic", "SIGQUIT"; msg: its
+ * message): stop recording and finish FILE with what was recorded, plus a
+ * last instant named `how`. Called by debug.c after the dump, on a fatal
+ * error (perhaps in a signal handler, perhaps with runtime locks held) and
+ * before SIGQUIT's exit. Allocates nothing and takes no runtime lock; see
+ * trace.c for what it cannot save. Does nothing when tracing is off. */
+void trace_dying(const char *how, const char *msg);
+
 /* Read GOROUTINE_TRACE; if set, open the file, start the writer and arm
  * the final flush at exit. Called once from rt_init. */
 void trace_init(void);

@@ -57,10 +57,10 @@
  * may cut FILE short; events in flight on other threads at that moment
  * may miss it, as at exit.
  *
- * Goroutine slices: the switch hook records "stop g" and "start g'" with
- * one time stamp. The writer keeps, per thread, the slice that is open and
- * emits one complete event ("ph":"X", with its duration) when it closes,
- * so the file has no unmatched begin/end pairs even if events are
+ * Goroutine slices: the switch hook records "stop g" and "start g'" in
+ * one record (TEV_SWITCH), with one time stamp. The formatter keeps, per
+ * thread, the slice that is open and emits one complete event ("ph":"X",
+ * with its duration) when it closes, so the file has no unmatched begin/end pairs even if events are
  * dropped: a start while a slice is open closes that slice first, a stop
  * that matches nothing is ignored, and slices still open at exit end at
  * the last time stamp seen. A stop of a goroutine that is waiting carries
@@ -81,10 +81,15 @@
  * map is linear and the same for every thread, so order is exact; a
  * small error in the rate scales all durations alike.
  *
- * When tracing is off each hook is one compare of trace_on with zero
- * and a branch predicted not taken (trace.h); trace_on never changes
+ * When tracing is off each hook is one compare of trace_on (in memory)
+ * with zero and a branch predicted not taken (trace.h: cmpl+jne on
+ * x86-64, where gcc would load, test and branch); trace_on never changes
  * after start-up, and the end of recording at exit is a second flag,
- * trace_done, tested only once an event is being recorded.
+ * trace_done, tested only once an event is being recorded. Rejected:
+ * patching each hook's jump in the code at start-up (Linux's static
+ * keys: one nop when off), which needs writable text pages, breaks with
+ * W^X policies and is invisible to debuggers and valgrind's translation
+ * cache.
  *
  * Why JSON: it is the one format that both Perfetto and chrome://tracing
  * open, that a test can check with a small parser, and that a user can
@@ -293,21 +298,30 @@ void trace_event(enum trace_ev ev, uint64_t a, uint64_t b, uint64_t c)
     __atomic_store_n(&ch->n, n + 1, __ATOMIC_RELEASE);
 }
 
+#define SW_ID_MASK ((1ULL << 48) - 1)
+
+/* One record for both sides of a switch: half the bytes to store, spill
+ * and copy of a STOP and a START. Goroutine ids stay below 2^48 (one a
+ * nanosecond for three days). */
 void trace_switch(g_t *from, g_t *to)
 {
     if (__builtin_expect(__atomic_load_n(&trace_done, __ATOMIC_RELAXED), 0))
         return;
-    struct tchunk *ch = reserve(2);
+    struct tchunk *ch = reserve(1);
     if (!ch)
         return;
     uint32_t n = ch->n;
-    uint64_t ts = ticks();
+    uint64_t a = 0, b = 0, c = 0;
     if (from)
-        put(&ch->rec[n++], ts, TEV_STOP, (uint64_t)from->id,
-            __atomic_load_n(&from->status, __ATOMIC_RELAXED), from->waitreason);
-    if (to)
-        put(&ch->rec[n++], ts, TEV_START, (uint64_t)to->id, (uint64_t)(uintptr_t)to->fn, 0);
-    __atomic_store_n(&ch->n, n, __ATOMIC_RELEASE);
+        a = ((uint64_t)from->id & SW_ID_MASK) |
+            (uint64_t)(__atomic_load_n(&from->status, __ATOMIC_RELAXED) & 0xff) << 48 |
+            (uint64_t)(from->waitreason & 0xff) << 56;
+    if (to) {
+        b = (uint64_t)to->id;
+        c = (uint64_t)(uintptr_t)to->fn;
+    }
+    put(&ch->rec[n], ticks(), TEV_SWITCH, a, b, c);
+    __atomic_store_n(&ch->n, n + 1, __ATOMIC_RELEASE);
 }
 
 /* ---- formatting (writer, or the exit flush; under wlock) ------------------ */
@@ -561,6 +575,25 @@ static void format_rec(struct tbuf *b, const struct trec *r)
         last_ts = t;
     if (!b->named)
         name_track(b);
+    if (ev == TEV_SWITCH) {
+        /* As the STOP, then the START, it stands for. */
+        struct trec half = {.tsk = r->tsk};
+        if (r->a & SW_ID_MASK) {
+            half.tsk = t | (uint64_t)TEV_STOP << 56;
+            half.a = r->a & SW_ID_MASK;
+            half.b = (r->a >> 48) & 0xff;
+            half.c = r->a >> 56;
+            format_rec(b, &half);
+        }
+        if (r->b) {
+            half.tsk = t | (uint64_t)TEV_START << 56;
+            half.a = r->b;
+            half.b = r->c;
+            half.c = 0;
+            format_rec(b, &half);
+        }
+        return;
+    }
     switch (ev) {
     case TEV_START:
         close_slice(b, t);

@@ -1210,7 +1210,11 @@ GO_API int go_dump(int fd);
  * blocked (waiting on a channel, lock, timer, I/O...), and return how
  * many there were; -EBADF if fd < 0. Meant for the end of a test or a
  * program, when anything still blocked has leaked. Same safety as
- * go_dump. */
+ * go_dump. Debug builds (CMake's Debug build type, or -DGO_DEBUG_OBJECTS=ON)
+ * then also list every channel, go_after channel, timer, ticker and
+ * context not yet freed, in creation order, each with the function and
+ * file:line that created it ("channel 0x... created by f"); these are not
+ * counted in the return value. Other builds do not track them (no cost). */
 GO_API int64_t go_leaks(int fd);
 
 /* ---------------------------------------------------------------------

@@ -227,6 +227,7 @@ go_chan *go_chan_make(size_t elem_size, size_t cap)
     go_chan *c = chan_make_internal(elem_size, cap);
     if (!c)
         errno = ENOMEM;
+    DEBUG_OBJ_NEW(DOBJ_CHAN, c);
     return c;
 }
 
@@ -257,6 +258,7 @@ void go_chan_free(go_chan *c)
     runlock(&c->lock);
     if (busy)
         debug_fatal("free of channel with blocked goroutines");
+    DEBUG_OBJ_FREE(c);
     /* An atomic store, so that the compiler keeps it before free(). */
     __atomic_store_n(&c->magic, CHAN_FREED, __ATOMIC_RELAXED);
     free(c);

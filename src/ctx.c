@@ -231,12 +231,16 @@ static go_ctx *derive(go_ctx *parent, bool timed, int64_t deadline)
 
 go_ctx *go_ctx_with_cancel(go_ctx *parent)
 {
-    return derive(parent, false, 0);
+    go_ctx *c = derive(parent, false, 0);
+    DEBUG_OBJ_NEW(DOBJ_CTX, c);
+    return c;
 }
 
 go_ctx *go_ctx_with_deadline(go_ctx *parent, int64_t deadline)
 {
-    return derive(parent, true, deadline);
+    go_ctx *c = derive(parent, true, deadline);
+    DEBUG_OBJ_NEW(DOBJ_CTX, c);
+    return c;
 }
 
 go_ctx *go_ctx_with_timeout(go_ctx *parent, int64_t timeout_ns)
@@ -245,7 +249,9 @@ go_ctx *go_ctx_with_timeout(go_ctx *parent, int64_t timeout_ns)
     int64_t deadline = timeout_ns <= 0 ? now
                        : timeout_ns > INT64_MAX - now ? INT64_MAX
                                                       : now + timeout_ns;
-    return derive(parent, true, deadline);
+    go_ctx *c = derive(parent, true, deadline);
+    DEBUG_OBJ_NEW(DOBJ_CTX, c);
+    return c;
 }
 
 void go_ctx_cancel(go_ctx *ctx)
@@ -278,6 +284,7 @@ void go_ctx_free(go_ctx *ctx)
 {
     if (!ctx || ctx->background)
         return;
+    DEBUG_OBJ_FREE(ctx);
     /* Cancelling detaches (and finishes cancelling) every child, so none
      * refers to us any more; children freed later find parent NULL. */
     cancel_tree(ctx, -ECANCELED);

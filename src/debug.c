@@ -32,6 +32,11 @@
  * lock to deadlock on); a dump that faults or dies inside a dump falls
  * back to the headers alone.
  *
+ * Debug builds (GO_DEBUG_OBJECTS) also keep a registry of the live
+ * channels, timers, tickers and contexts with their creation sites, which
+ * the leak report lists after the goroutines (see "objects never freed"
+ * below).
+ *
  * GOROUTINE_DEBUG is a comma-separated list of name=value, read once at
  * start-up: dumpcontinue=1 (SIGQUIT dumps and the program goes on instead
  * of exiting with status 2), leaks=1 (the leak report at exit),
@@ -54,6 +59,7 @@
 #include "sched.h"
 #include "stack.h"
 #include "sysmon.h"
+#include "trace.h"
 #include "traceback.h"
 
 #define DUMP_MAX 1000
@@ -419,11 +425,162 @@ int go_dump(int fd)
     return 0;
 }
 
+/* ---- objects never freed (debug builds) ------------------------------------ */
+
+#ifdef GO_DEBUG_OBJECTS
+/*
+ * The registry: every live channel, go_after channel, timer, ticker and
+ * context, in a hash table by address (for the free) threaded on a list
+ * in creation order (for the report), under one mutex. A constructor
+ * allocates a node and links it; a destructor unlinks and frees it before
+ * the object itself is freed, so an address reused at once by another
+ * thread's constructor is never confused with the old object. It costs a
+ * malloc and a global lock per constructor and destructor, which is why
+ * only debug builds have it. The report only trylocks the mutex (it may
+ * run in a signal handler that interrupted a holder), and allocates
+ * nothing. Rejected: a link embedded in each object (no malloc, but four
+ * structs to change and their sizes to grow); the creation's whole
+ * backtrace (an unwind per channel made; the caller's call site is what
+ * names the leak, as "created by" does for goroutines).
+ */
+struct dobj {
+    struct dobj *hnext;        /* in its hash bucket */
+    struct dobj *prev, *next;  /* in creation order */
+    const void *p;
+    uintptr_t pc;
+    enum debug_obj_kind kind;
+};
+
+#define DOBJ_BUCKETS 4096
+static struct dobj *dobj_hash[DOBJ_BUCKETS];
+static struct dobj *dobj_first, *dobj_last;
+static int64_t dobj_count;
+static pthread_mutex_t dobj_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint32_t dobj_bucket(const void *p)
+{
+    return (uint32_t)((((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ULL) >> 52) % DOBJ_BUCKETS;
+}
+
+void debug_obj_new(enum debug_obj_kind kind, const void *p, uintptr_t pc)
+{
+    struct dobj *d = malloc(sizeof *d);
+    if (!d)
+        return; /* not listed: the report is best effort under memory pressure */
+    d->p = p;
+    d->pc = pc;
+    d->kind = kind;
+    d->next = NULL;
+    uint32_t b = dobj_bucket(p);
+    pthread_mutex_lock(&dobj_lock);
+    d->hnext = dobj_hash[b];
+    dobj_hash[b] = d;
+    d->prev = dobj_last;
+    if (dobj_last)
+        dobj_last->next = d;
+    else
+        dobj_first = d;
+    dobj_last = d;
+    dobj_count++;
+    pthread_mutex_unlock(&dobj_lock);
+}
+
+void debug_obj_free(const void *p)
+{
+    uint32_t b = dobj_bucket(p);
+    pthread_mutex_lock(&dobj_lock);
+    struct dobj **pp = &dobj_hash[b], *d;
+    while ((d = *pp) && d->p != p)
+        pp = &d->hnext;
+    if (d) {
+        *pp = d->hnext;
+        if (d->prev)
+            d->prev->next = d->next;
+        else
+            dobj_first = d->next;
+        if (d->next)
+            d->next->prev = d->prev;
+        else
+            dobj_last = d->prev;
+        dobj_count--;
+    }
+    pthread_mutex_unlock(&dobj_lock);
+    free(d); /* NULL: not one of ours (a timer's own channel) */
+}
+
+static const char *const dobj_names[DOBJ_NKINDS] = {
+    [DOBJ_CHAN] = "channel", [DOBJ_AFTER] = "go_after channel", [DOBJ_TIMER] = "timer",
+    [DOBJ_TICKER] = "ticker", [DOBJ_CTX] = "context",
+};
+
+/* Under dump_owner (the creation sites are symbolised into shared
+ * buffers). */
+static void objects_report(int fd)
+{
+    dbg_out_t o = {.n = 0, .fd = fd};
+    int tries = 0;
+    while (pthread_mutex_trylock(&dobj_lock) != 0) {
+        if (++tries > 100) {
+            dbg_puts(&o, "libgoroutine: objects never freed: registry busy, not listed\n\n");
+            dbg_flush(&o);
+            return;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (dobj_count > 0) {
+        dbg_puts(&o, "libgoroutine: ");
+        dbg_putu(&o, (uint64_t)dobj_count);
+        dbg_puts(&o, dobj_count == 1 ? " object" : " objects");
+        dbg_puts(&o, " never freed (channels, timers, tickers, contexts):\n\n");
+        int shown = 0;
+        for (struct dobj *d = dobj_first; d; d = d->next) {
+            if (shown++ == DUMP_MAX) {
+                dbg_puts(&o, "...additional objects not shown: ");
+                dbg_putu(&o, (uint64_t)(dobj_count - DUMP_MAX));
+                dbg_puts(&o, "\n\n");
+                break;
+            }
+            /* "channel 0x55...: created by f\n\tfile.c:12 +0x1f" */
+            dbg_out_t t = {.n = 0, .fd = -1};
+            dbg_puts(&t, d->kind < DOBJ_NKINDS ? dobj_names[d->kind] : "object");
+            dbg_puts(&t, " ");
+            dbg_putx(&t, (uintptr_t)d->p);
+            dbg_puts(&t, " created by ");
+            char prefix[96];
+            size_t n = t.n < sizeof prefix - 1 ? t.n : sizeof prefix - 1;
+            memcpy(prefix, t.buf, n);
+            prefix[n] = 0;
+            tb_print_pc(&o, prefix, d->pc, "");
+            dbg_puts(&o, "\n");
+        }
+    }
+    pthread_mutex_unlock(&dobj_lock);
+    dbg_flush(&o);
+}
+
+static void leaked_objects(int fd)
+{
+    tb_init();
+    bool owner = dump_enter();
+    if (owner)
+        objects_report(fd);
+    dump_leave(owner);
+}
+#else
+static void leaked_objects(int fd)
+{
+    (void)fd;
+}
+#endif
+
 int64_t go_leaks(int fd)
 {
     if (fd < 0)
         return -EBADF;
-    return dump(fd, NULL, DUMP_BLOCKED);
+    int64_t n = dump(fd, NULL, DUMP_BLOCKED);
+    leaked_objects(fd);
+    return n;
 }
 
 /* ---- dying ------------------------------------------------------------------ */
@@ -437,7 +594,7 @@ void debug_set_fault_context(void *uc)
     fault_uc = uc;
 }
 
-__attribute__((noreturn)) static void die(const char *prefix, const char *msg,
+__attribute__((noreturn)) static void die(const char *how, const char *msg,
                                           const char *pre)
 {
     if (__atomic_exchange_n(&dying, 1, __ATOMIC_ACQ_REL)) {
@@ -448,12 +605,15 @@ __attribute__((noreturn)) static void die(const char *prefix, const char *msg,
     dbg_out_t o = {.n = 0, .fd = 2};
     if (pre)
         dbg_puts(&o, pre);
-    dbg_puts(&o, prefix);
+    dbg_puts(&o, how);
+    dbg_puts(&o, ": ");
     dbg_puts(&o, msg);
     dbg_puts(&o, "\n\n");
     dbg_flush(&o);
     /* From the faulting instruction, not from this handler's frames. */
     dump(2, fault_uc, DUMP_ALL);
+    /* GOROUTINE_TRACE: what was recorded, up to now. */
+    trace_dying(how, msg);
     /* abort() must not be caught by our own handlers; restore default. */
     signal(SIGABRT, SIG_DFL);
     abort();
@@ -461,12 +621,12 @@ __attribute__((noreturn)) static void die(const char *prefix, const char *msg,
 
 void debug_fatal(const char *msg)
 {
-    die("fatal error: ", msg, NULL);
+    die("fatal error", msg, NULL);
 }
 
 void debug_panic(const char *msg)
 {
-    die("panic: ", msg, NULL);
+    die("panic", msg, NULL);
 }
 
 void debug_stack_overflow(g_t *g, void *addr)
@@ -495,7 +655,7 @@ void debug_stack_overflow(g_t *g, void *addr)
     size_t n = o.n < sizeof pre - 1 ? o.n : sizeof pre - 1;
     memcpy(pre, o.buf, n);
     pre[n] = 0;
-    die("fatal error: ", "stack overflow", pre);
+    die("fatal error", "stack overflow", pre);
 }
 
 int debug_sigaction(int sig, void (*h)(int, siginfo_t *, void *), bool restart,
@@ -520,8 +680,10 @@ static void on_sigquit(int sig, siginfo_t *si, void *uc)
     dbg_puts(&o, "SIGQUIT: quit\n\n");
     dbg_flush(&o);
     dump(2, uc, DUMP_ALL);
-    if (!debug_settings.dumpcontinue)
+    if (!debug_settings.dumpcontinue) {
+        trace_dying("SIGQUIT", "quit");
         _exit(2); /* as Go: the dump, then exit status 2 */
+    }
     errno = saved;
 }
 
@@ -539,7 +701,8 @@ DEBUG_RACY static void leaks_at_exit(void)
     dbg_puts(&o, " leaked (still blocked at exit)\n\n");
     dbg_flush(&o);
     if (n)
-        go_leaks(2);
+        dump(2, NULL, DUMP_BLOCKED);
+    leaked_objects(2);
 }
 
 static long setting(const char *env, const char *name)

@@ -25,6 +25,31 @@ __attribute__((noreturn)) void debug_stack_overflow(g_t *g, void *addr);
             debug_fatal("runtime: assertion failed: " #cond);                    \
     } while (0)
 
+/*
+ * Debug builds (GO_DEBUG_OBJECTS: on by default with CMAKE_BUILD_TYPE=Debug,
+ * as GO_LOCKRANK) keep a registry of the channels, timers, tickers and
+ * contexts the program creates, with the address each was created from,
+ * and the leak report lists those never freed (debug.c). The public
+ * constructors register what they return (DEBUG_OBJ_NEW, in the public
+ * function itself, so that its return address is the program's call
+ * site) and the public destructors unregister before freeing. Other
+ * builds compile both to nothing.
+ */
+enum debug_obj_kind { DOBJ_CHAN, DOBJ_AFTER, DOBJ_TIMER, DOBJ_TICKER, DOBJ_CTX, DOBJ_NKINDS };
+#ifdef GO_DEBUG_OBJECTS
+void debug_obj_new(enum debug_obj_kind kind, const void *p, uintptr_t pc);
+void debug_obj_free(const void *p);
+#define DEBUG_OBJ_NEW(kind, p)                                                   \
+    do {                                                                         \
+        if (p)                                                                   \
+            debug_obj_new((kind), (p), (uintptr_t)__builtin_return_address(0)); \
+    } while (0)
+#define DEBUG_OBJ_FREE(p) debug_obj_free(p)
+#else
+#define DEBUG_OBJ_NEW(kind, p) ((void)0)
+#define DEBUG_OBJ_FREE(p) ((void)0)
+#endif
+
 /* Every goroutine, in Go's layout with backtraces (go_dump). */
 void debug_dump_goroutines(int fd);
 

@@ -993,6 +993,7 @@ go_chan *go_after(int64_t ns)
         errno = ENOMEM;
         return NULL;
     }
+    DEBUG_OBJ_NEW(DOBJ_AFTER, c);
     return c;
 }
 
@@ -1055,7 +1056,9 @@ static go_timer *timer_arm_new(go_timer *gt, int64_t ns)
 
 go_timer *go_timer_new(int64_t ns)
 {
-    return timer_arm_new(timer_alloc(NULL, NULL), ns);
+    go_timer *t = timer_arm_new(timer_alloc(NULL, NULL), ns);
+    DEBUG_OBJ_NEW(DOBJ_TIMER, t);
+    return t;
 }
 
 go_timer *go_timer_func(int64_t ns, go_func fn, void *arg)
@@ -1064,7 +1067,9 @@ go_timer *go_timer_func(int64_t ns, go_func fn, void *arg)
         errno = EINVAL;
         return NULL;
     }
-    return timer_arm_new(timer_alloc(fn, arg), ns);
+    go_timer *t = timer_arm_new(timer_alloc(fn, arg), ns);
+    DEBUG_OBJ_NEW(DOBJ_TIMER, t);
+    return t;
 }
 
 go_chan *go_timer_chan(go_timer *t)
@@ -1093,6 +1098,7 @@ void go_timer_free(go_timer *t)
 {
     if (!t)
         return;
+    DEBUG_OBJ_FREE(t);
     timer_stop(&t->t);
     go_chan_free(t->c);
     free(t);
@@ -1128,6 +1134,7 @@ go_ticker *go_ticker_new(int64_t period)
         errno = ENOMEM;
         return NULL;
     }
+    DEBUG_OBJ_NEW(DOBJ_TICKER, tk);
     return tk;
 }
 
@@ -1153,6 +1160,7 @@ void go_ticker_free(go_ticker *t)
 {
     if (!t)
         return;
+    DEBUG_OBJ_FREE(t);
     timer_stop(&t->t);
     go_chan_free(t->c);
     free(t);

@@ -30,13 +30,37 @@
  * instructions an event, by hand, no snprintf); done while running it
  * fell behind and took CPU from the Ms, so it is done once, at exit,
  * like go tool trace's parsing. The cost: exit takes longer (~0.3 s per
- * million events), and a process that dies without running atexit leaves
- * an empty FILE (the spill file, already unlinked, goes with it).
+ * million events).
  *
- * Goroutine slices: the switch hook records "stop g" and "start g'" with
- * one time stamp. The writer keeps, per thread, the slice that is open and
- * emits one complete event ("ph":"X", with its duration) when it closes,
- * so the file has no unmatched begin/end pairs even if events are
+ * Dying. The runtime's own deaths finish FILE too: a fatal error or
+ * panic (debug.c's die(), after the dump, before abort) and SIGQUIT's
+ * dump-then-exit-2 call trace_dying, which does what the exit flush
+ * does, then adds a last instant named after the death ("fatal error",
+ * "panic", "SIGQUIT") with its message, at the moment of death; slices
+ * still open end there. It may run in a signal handler (SIGQUIT, the
+ * stack-overflow report on the 64 KiB alternate stack), with runtime
+ * locks held (the deadlock report), or with the malloc lock held by the
+ * dying thread, so it allocates nothing (the spill file is read back
+ * through a static buffer, names are cut by hand), takes no runtime lock,
+ * and calls only what the dump already relies on (write, read, lseek,
+ * the symboliser of traceback.c). It does not join the writer, which
+ * may be the thread that is stuck: it sets trace_done (so that threads
+ * still running stop recording, and so that only one finish, at exit or
+ * dying, ever runs), then trylocks wlock, which only the writer can hold
+ * at that point (it takes no signals) and only while spilling, for up to
+ * 2 s; if the writer does not let go (a disk that does not answer), FILE
+ * is left as it is. What it cannot save: a death the runtime does not see
+ * (SIGKILL, the default action of another signal, a crash outside the
+ * runtime's handlers) leaves FILE empty, the spill file (already
+ * unlinked) going with it; a second death while the first is finishing
+ * (a SIGQUIT during a fatal error's flush, exit() on another thread)
+ * may cut FILE short; events in flight on other threads at that moment
+ * may miss it, as at exit.
+ *
+ * Goroutine slices: the switch hook records "stop g" and "start g'" in
+ * one record (TEV_SWITCH), with one time stamp. The formatter keeps, per
+ * thread, the slice that is open and emits one complete event ("ph":"X",
+ * with its duration) when it closes, so the file has no unmatched begin/end pairs even if events are
  * dropped: a start while a slice is open closes that slice first, a stop
  * that matches nothing is ignored, and slices still open at exit end at
  * the last time stamp seen. A stop of a goroutine that is waiting carries
@@ -57,10 +81,15 @@
  * map is linear and the same for every thread, so order is exact; a
  * small error in the rate scales all durations alike.
  *
- * When tracing is off each hook is one compare of trace_on with zero
- * and a branch predicted not taken (trace.h); trace_on never changes
+ * When tracing is off each hook is one compare of trace_on (in memory)
+ * with zero and a branch predicted not taken (trace.h: cmpl+jne on
+ * x86-64, where gcc would load, test and branch); trace_on never changes
  * after start-up, and the end of recording at exit is a second flag,
- * trace_done, tested only once an event is being recorded.
+ * trace_done, tested only once an event is being recorded. Rejected:
+ * patching each hook's jump in the code at start-up (Linux's static
+ * keys: one nop when off), which needs writable text pages, breaks with
+ * W^X policies and is invisible to debuggers and valgrind's translation
+ * cache.
  *
  * Why JSON: it is the one format that both Perfetto and chrome://tracing
  * open, that a test can check with a small parser, and that a user can
@@ -269,21 +298,30 @@ void trace_event(enum trace_ev ev, uint64_t a, uint64_t b, uint64_t c)
     __atomic_store_n(&ch->n, n + 1, __ATOMIC_RELEASE);
 }
 
+#define SW_ID_MASK ((1ULL << 48) - 1)
+
+/* One record for both sides of a switch: half the bytes to store, spill
+ * and copy of a STOP and a START. Goroutine ids stay below 2^48 (one a
+ * nanosecond for three days). */
 void trace_switch(g_t *from, g_t *to)
 {
     if (__builtin_expect(__atomic_load_n(&trace_done, __ATOMIC_RELAXED), 0))
         return;
-    struct tchunk *ch = reserve(2);
+    struct tchunk *ch = reserve(1);
     if (!ch)
         return;
     uint32_t n = ch->n;
-    uint64_t ts = ticks();
+    uint64_t a = 0, b = 0, c = 0;
     if (from)
-        put(&ch->rec[n++], ts, TEV_STOP, (uint64_t)from->id,
-            __atomic_load_n(&from->status, __ATOMIC_RELAXED), from->waitreason);
-    if (to)
-        put(&ch->rec[n++], ts, TEV_START, (uint64_t)to->id, (uint64_t)(uintptr_t)to->fn, 0);
-    __atomic_store_n(&ch->n, n, __ATOMIC_RELEASE);
+        a = ((uint64_t)from->id & SW_ID_MASK) |
+            (uint64_t)(__atomic_load_n(&from->status, __ATOMIC_RELAXED) & 0xff) << 48 |
+            (uint64_t)(from->waitreason & 0xff) << 56;
+    if (to) {
+        b = (uint64_t)to->id;
+        c = (uint64_t)(uintptr_t)to->fn;
+    }
+    put(&ch->rec[n], ticks(), TEV_SWITCH, a, b, c);
+    __atomic_store_n(&ch->n, n + 1, __ATOMIC_RELEASE);
 }
 
 /* ---- formatting (writer, or the exit flush; under wlock) ------------------ */
@@ -419,10 +457,16 @@ static const char *fn_name(uintptr_t pc)
             return namecache[k].name;
         if (namecache[k].pc == 0) {
             const char *n = tb_fn_name(pc);
-            char raw[80];
+            char raw[24];
             if (!n) {
-                snprintf(raw, sizeof raw, "%#lx", (unsigned long)pc);
-                n = raw;
+                /* By hand: this may run in a signal handler (trace_dying). */
+                int j = (int)sizeof raw - 1;
+                raw[j] = 0;
+                for (uintptr_t v = pc; v && j > 2; v >>= 4)
+                    raw[--j] = "0123456789abcdef"[v & 15];
+                raw[--j] = 'x';
+                raw[--j] = '0';
+                n = raw + j;
             }
             json_str(namecache[k].name, sizeof namecache[k].name, n);
             namecache[k].pc = pc;
@@ -531,6 +575,25 @@ static void format_rec(struct tbuf *b, const struct trec *r)
         last_ts = t;
     if (!b->named)
         name_track(b);
+    if (ev == TEV_SWITCH) {
+        /* As the STOP, then the START, it stands for. */
+        struct trec half = {.tsk = r->tsk};
+        if (r->a & SW_ID_MASK) {
+            half.tsk = t | (uint64_t)TEV_STOP << 56;
+            half.a = r->a & SW_ID_MASK;
+            half.b = (r->a >> 48) & 0xff;
+            half.c = r->a >> 56;
+            format_rec(b, &half);
+        }
+        if (r->b) {
+            half.tsk = t | (uint64_t)TEV_START << 56;
+            half.a = r->b;
+            half.b = r->c;
+            half.c = 0;
+            format_rec(b, &half);
+        }
+        return;
+    }
     switch (ev) {
     case TEV_START:
         close_slice(b, t);
@@ -672,29 +735,36 @@ static void drain_full(void)
     __atomic_sub_fetch(&npending, k, __ATOMIC_RELAXED);
 }
 
-/* Read the spill file back and write the JSON events. */
+/* Read the spill file back and write the JSON events. A static buffer,
+ * read a piece of a chunk at a time: this also runs on a dying thread
+ * (trace_dying), which must not call malloc. Under wlock. */
+#define CONVERT_RECS 512
+static struct trec convbuf[CONVERT_RECS];
+
 static void convert(void)
 {
     if (raw_fd < 0 || lseek(raw_fd, 0, SEEK_SET) != 0)
         return;
-    struct trec *buf = malloc(TRACE_CHUNK * sizeof *buf);
-    if (!buf)
-        return;
     struct rawhdr h;
     while (read(raw_fd, &h, sizeof h) == (ssize_t)sizeof h && h.n <= TRACE_CHUNK) {
-        size_t want = h.n * sizeof *buf, got = 0;
-        while (got < want) {
-            ssize_t r = read(raw_fd, (char *)buf + got, want - got);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
+        for (uint64_t left = h.n; left > 0;) {
+            size_t k = left < CONVERT_RECS ? (size_t)left : CONVERT_RECS;
+            size_t want = k * sizeof convbuf[0], got = 0;
+            while (got < want) {
+                ssize_t r = read(raw_fd, (char *)convbuf + got, want - got);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    break;
+                got += (size_t)r;
+            }
+            for (size_t i = 0; i < got / sizeof convbuf[0]; i++)
+                format_rec(h.owner, &convbuf[i]);
+            if (got < want)
+                return;
+            left -= k;
         }
-        for (size_t i = 0; i < got / sizeof *buf; i++)
-            format_rec(h.owner, &buf[i]);
-        if (got < want)
-            break;
     }
-    free(buf);
 }
 
 static void *writer_main(void *arg)
@@ -711,18 +781,13 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* At exit: stop recording, stop the writer, write the rest and close. */
-static void trace_finish(void)
+/* Write everything recorded and close FILE: spill what waits in the full
+ * list and every thread's current chunk (up to its published count),
+ * format the spill file, close the open slices, write the tail. Under
+ * wlock, with trace_done set. how/msg: the death being reported, shown as
+ * a last instant on the dying thread's track (trace_dying), or NULL. */
+static void finish_locked(const char *how, const char *msg)
 {
-    if (!trace_on || getpid() != trace_pid ||
-        __atomic_exchange_n(&trace_done, 1, __ATOMIC_SEQ_CST))
-        return;
-    if (writer_started && !pthread_equal(pthread_self(), writer)) {
-        __atomic_store_n(&writer_stop, 1, __ATOMIC_RELEASE);
-        pthread_join(writer, NULL);
-        writer_started = false;
-    }
-    pthread_mutex_lock(&wlock);
     drain_full();
     uint64_t dropped = 0;
     int nbufs = 0;
@@ -738,9 +803,41 @@ static void trace_finish(void)
     if (raw_fd >= 0)
         close(raw_fd);
     raw_fd = -1;
+    struct tbuf proc = {.tid = 0};
+    if (how) {
+        /* Now, on the dying thread's track if it has one: what was
+         * running when the process died ran until this moment. */
+        uint64_t now = (ticks() - ts0) & 0x00ffffffffffffffULL;
+        if (now > last_ts)
+            last_ts = now;
+        struct tbuf *me = my_buf, mine = {.tid = 0};
+        if (!me) {
+            /* A thread that recorded nothing: a track of its own, named
+             * by hand (no snprintf here). */
+            me = &mine;
+            m_t *m = sched_tls_m;
+            int64_t id = m ? m->id
+                           : PLAIN_TID0 + __atomic_add_fetch(&nplainbufs, 1, __ATOMIC_RELAXED);
+            mine.tid = id;
+            char d[24];
+            int j = (int)sizeof d - 1;
+            d[j] = 0;
+            do
+                d[--j] = (char)('0' + id % 10);
+            while ((id /= 10) > 0 && j > 0);
+            strcpy(mine.name, m ? "M" : "thread ");
+            strcat(mine.name, d + j);
+        }
+        if (!me->named)
+            name_track(me);
+        char m[200];
+        instant(me, last_ts, how);
+        ps("\"message\":\"");
+        ps(json_str(m, sizeof m, msg));
+        ps("\"}}");
+    }
     for (struct tbuf *b = __atomic_load_n(&allbufs, __ATOMIC_ACQUIRE); b; b = b->next)
         close_slice(b, last_ts);
-    struct tbuf proc = {.tid = 0};
     ev_begin();
     ps("\"ph\":\"M\",\"name\":\"process_name\"");
     pid_tid(&proc);
@@ -763,6 +860,44 @@ static void trace_finish(void)
     out_flush();
     close(trace_fd);
     trace_fd = -1;
+}
+
+/* At exit: stop recording, stop the writer, write the rest and close. */
+static void trace_finish(void)
+{
+    if (!trace_on || getpid() != trace_pid ||
+        __atomic_exchange_n(&trace_done, 1, __ATOMIC_SEQ_CST))
+        return;
+    if (writer_started && !pthread_equal(pthread_self(), writer)) {
+        __atomic_store_n(&writer_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(writer, NULL);
+        writer_started = false;
+    }
+    pthread_mutex_lock(&wlock);
+    finish_locked(NULL, NULL);
+    pthread_mutex_unlock(&wlock);
+}
+
+#define DYING_WAIT_MS 2000
+
+void trace_dying(const char *how, const char *msg)
+{
+    if (!trace_on || getpid() != trace_pid ||
+        __atomic_exchange_n(&trace_done, 1, __ATOMIC_SEQ_CST))
+        return; /* not tracing, a forked child, or finished or finishing */
+    /* The writer is not joined (it may be what is stuck): wait for it to
+     * let go of wlock, which it holds only while spilling, and keep it
+     * out from then on. Nobody else can hold it: trace_done was clear, so
+     * no finish has begun, and the writer takes no signals. A trylock on
+     * a mutex that this thread cannot hold does not block. */
+    int waited = 0;
+    while (pthread_mutex_trylock(&wlock) != 0) {
+        if (++waited > DYING_WAIT_MS)
+            return;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    finish_locked(how, msg);
     pthread_mutex_unlock(&wlock);
 }
 

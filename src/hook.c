@@ -620,6 +620,15 @@ static ssize_t sock_op(const struct op *op, struct fdent *e, bool *notsock)
     return r;
 }
 
+/* A plain thread's data call goes straight to libc's function (before
+ * any descriptor of the call is built: this is the hooks' whole cost to
+ * a program's threads). */
+#define PLAIN(call)                                                            \
+    do {                                                                       \
+        if (!go_can_park())                                                    \
+            return call;                                                       \
+    } while (0)
+
 /* Every data call goes through here. */
 static ssize_t do_op(const struct op *op)
 {
@@ -671,6 +680,7 @@ HOOK ssize_t read(int fd, void *buf, size_t n)
 {
     if (!ready())
         return syscall(SYS_read, fd, buf, n);
+    PLAIN(real.read(fd, buf, n));
     return do_op(&(struct op){.code = C_READ, .fd = fd, .buf = buf, .n = n});
 }
 
@@ -678,6 +688,7 @@ HOOK ssize_t write(int fd, const void *buf, size_t n)
 {
     if (!ready())
         return syscall(SYS_write, fd, buf, n);
+    PLAIN(real.write(fd, buf, n));
     return do_op(&(struct op){.code = C_WRITE, .fd = fd, .buf = (void *)buf, .n = n});
 }
 
@@ -685,6 +696,7 @@ HOOK ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
     if (!ready())
         return syscall(SYS_readv, fd, iov, cnt);
+    PLAIN(real.readv(fd, iov, cnt));
     return do_op(&(struct op){.code = C_READV, .fd = fd, .iov = iov, .iovcnt = cnt});
 }
 
@@ -692,6 +704,7 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     if (!ready())
         return syscall(SYS_writev, fd, iov, cnt);
+    PLAIN(real.writev(fd, iov, cnt));
     return do_op(&(struct op){.code = C_WRITEV, .fd = fd, .iov = iov, .iovcnt = cnt});
 }
 
@@ -699,6 +712,7 @@ HOOK ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
     if (!ready())
         return syscall(SYS_pread64, fd, buf, n, off);
+    PLAIN(real.pread64(fd, buf, n, off));
     return do_op(&(struct op){.code = C_PREAD, .fd = fd, .buf = buf, .n = n, .off = off});
 }
 
@@ -711,6 +725,7 @@ HOOK ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
     if (!ready())
         return syscall(SYS_pwrite64, fd, buf, n, off);
+    PLAIN(real.pwrite64(fd, buf, n, off));
     return do_op(&(struct op){.code = C_PWRITE, .fd = fd, .buf = (void *)buf, .n = n, .off = off});
 }
 
@@ -724,6 +739,7 @@ HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG fro
 {
     if (!ready())
         return syscall(SYS_recvfrom, fd, buf, n, flags, from.__sockaddr__, fromlen);
+    PLAIN(real.recvfrom(fd, buf, n, flags, from.__sockaddr__, fromlen));
     return do_op(&(struct op){.code = C_RECV, .fd = fd, .buf = buf, .n = n, .flags = flags,
                               .from = from.__sockaddr__, .fromlen = fromlen});
 }
@@ -732,6 +748,7 @@ HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
     if (!ready())
         return syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+    PLAIN(real.recvfrom(fd, buf, n, flags, NULL, NULL));
     return do_op(&(struct op){.code = C_RECV, .fd = fd, .buf = buf, .n = n, .flags = flags});
 }
 
@@ -739,6 +756,7 @@ HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     if (!ready())
         return syscall(SYS_recvmsg, fd, msg, flags);
+    PLAIN(real.recvmsg(fd, msg, flags));
     return do_op(&(struct op){.code = C_RECVMSG, .fd = fd, .msg = msg, .flags = flags});
 }
 
@@ -747,6 +765,7 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKAD
 {
     if (!ready())
         return syscall(SYS_sendto, fd, buf, n, flags, to.__sockaddr__, tolen);
+    PLAIN(real.sendto(fd, buf, n, flags, to.__sockaddr__, tolen));
     return do_op(&(struct op){.code = C_SEND, .fd = fd, .buf = (void *)buf, .n = n,
                               .flags = flags, .to = to.__sockaddr__, .tolen = tolen});
 }
@@ -755,6 +774,7 @@ HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
     if (!ready())
         return syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
+    PLAIN(real.sendto(fd, buf, n, flags, NULL, 0));
     return do_op(&(struct op){.code = C_SEND, .fd = fd, .buf = (void *)buf, .n = n,
                               .flags = flags});
 }
@@ -763,6 +783,7 @@ HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     if (!ready())
         return syscall(SYS_sendmsg, fd, msg, flags);
+    PLAIN(real.sendmsg(fd, msg, flags));
     return do_op(&(struct op){.code = C_SENDMSG, .fd = fd, .msg = (struct msghdr *)msg,
                               .flags = flags});
 }

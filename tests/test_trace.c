@@ -62,46 +62,6 @@ static int child_main(int argc, char **argv)
     return 0;
 }
 
-#define MAXG 4096
-#define MAXTID 256
-#define MAXSLICES 200000
-
-struct slice {
-    double ts, dur;
-    long tid;
-};
-
-static int spawned[MAXG], ran[MAXG], blocks[MAXG], unblocks[MAXG];
-static long named_tids[MAXTID], used_tids[MAXTID];
-static int nnamed, nused;
-static struct slice slices[MAXSLICES];
-static int nslices;
-
-static void note_tid(long *set, int *n, long tid)
-{
-    for (int i = 0; i < *n; i++)
-        if (set[i] == tid)
-            return;
-    CHECK(*n < MAXTID);
-    set[(*n)++] = tid;
-}
-
-static bool has_tid(const long *set, int n, long tid)
-{
-    for (int i = 0; i < n; i++)
-        if (set[i] == tid)
-            return true;
-    return false;
-}
-
-static int by_tid_ts(const void *a, const void *b)
-{
-    const struct slice *x = a, *y = b;
-    if (x->tid != y->tid)
-        return x->tid < y->tid ? -1 : 1;
-    return x->ts < y->ts ? -1 : x->ts > y->ts;
-}
-
 static void check_trace(const char *path)
 {
     FILE *f = fopen(path, "r");

@@ -86,16 +86,7 @@ static int child_main(int argc, char **argv)
     never = go_chan_make(sizeof(long), 0);
     for (int i = 0; i < NWORKERS; i++)
         CHECK_EQ(go(worker, NULL), 0);
-    for (long i = 1; i <= NWORKERS; i++)
-        while (!go_chan_try_send(in, &i))
-            go_yield();
-    long sum = 0;
-    for (int i = 0; i < NWORKERS; i++) {
-        long v;
-        CHECK(go_chan_recv(out, &v));
-        sum += v;
-    }
-    CHECK_EQ(sum, NWORKERS * (NWORKERS + 1));
+    trace_feed(in, out, NWORKERS);
     long v;
     if (strcmp(mode, "deadlock") == 0) {
         go_chan_recv(never, &v);
@@ -129,66 +120,25 @@ struct death {
 
 static void check_trace(const char *path, const struct death *d)
 {
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    rewind(f);
-    if (size <= 0)
+    long size;
+    char *all = trace_read(path, &size);
+    if (!all)
         fprintf(stderr, "%s: the trace file is empty\n", d->mode);
-    CHECK(size > 0);
-    char *all = malloc((size_t)size + 1);
     CHECK(all != NULL);
-    CHECK_EQ(fread(all, 1, (size_t)size, f), size);
-    all[size] = 0;
-    fclose(f);
-    CHECK(json_valid(all, (size_t)size));
 
-    memset(spawned, 0, sizeof spawned);
-    memset(ran, 0, sizeof ran);
-    memset(blocks, 0, sizeof blocks);
-    memset(unblocks, 0, sizeof unblocks);
-    nnamed = nused = nslices = 0;
-    int nspawn = 0, nrecv = 0, nsleep = 0, nlast = 0;
+    trace_reset();
+    int nlast = 0;
     double max_ts = -1, last_ts = -1;
     bool dropped_seen = false;
     for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
-        if (line[0] != '{' || strncmp(line, "{\"traceEvents\"", 14) == 0)
+        struct trace_ev ev;
+        int kind = trace_line(line, &ev, &dropped_seen);
+        if (kind == 'X' && ev.ts + ev.dur > max_ts)
+            max_ts = ev.ts + ev.dur;
+        if (kind != 'i')
             continue;
-        char ph[8], name[128];
-        double tid = -1, ts = -1, g = -1;
-        CHECK(str_field(line, "ph", ph, sizeof ph));
-        CHECK(str_field(line, "name", name, sizeof name));
-        num_field(line, "tid", &tid);
-        if (strcmp(ph, "M") == 0) {
-            if (strcmp(name, "thread_name") == 0)
-                note_tid(named_tids, &nnamed, (long)tid);
-            if (strcmp(name, "trace_dropped") == 0) {
-                double n = -1;
-                CHECK(num_field(line, "dropped_events", &n));
-                CHECK_EQ(n, 0);
-                dropped_seen = true;
-            }
-            continue;
-        }
-        CHECK(num_field(line, "ts", &ts));
-        CHECK(ts >= 0);
-        CHECK(tid >= 0);
-        note_tid(used_tids, &nused, (long)tid);
-        if (strcmp(ph, "X") == 0) {
-            double dur = -1;
-            CHECK(num_field(line, "dur", &dur));
-            CHECK(dur >= 0);
-            CHECK(num_field(line, "g", &g));
-            CHECK(g > 0 && g < MAXG);
-            ran[(int)g]++;
-            CHECK(nslices < MAXSLICES);
-            slices[nslices++] = (struct slice){ts, dur, (long)tid};
-            if (ts + dur > max_ts)
-                max_ts = ts + dur;
-            continue;
-        }
-        CHECK(strcmp(ph, "i") == 0);
+        const char *name = ev.name;
+        double ts = ev.ts;
         if (strcmp(name, d->last_name) == 0) {
             char msg[128];
             CHECK(str_field(line, "message", msg, sizeof msg));
@@ -201,25 +151,7 @@ static void check_trace(const char *path, const struct death *d)
         }
         if (ts > max_ts)
             max_ts = ts;
-        if (strcmp(name, "spawn") == 0) {
-            CHECK(num_field(line, "child", &g));
-            CHECK(g > 0 && g < MAXG);
-            CHECK_EQ(spawned[(int)g], 0);
-            spawned[(int)g] = 1;
-            nspawn++;
-        } else if (strcmp(name, "block") == 0) {
-            char reason[64];
-            CHECK(num_field(line, "g", &g));
-            CHECK(g > 0 && g < MAXG);
-            blocks[(int)g]++;
-            CHECK(str_field(line, "reason", reason, sizeof reason));
-            nrecv += strcmp(reason, "chan receive") == 0;
-            nsleep += strcmp(reason, "sleep") == 0;
-        } else if (strcmp(name, "unblock") == 0) {
-            CHECK(num_field(line, "g", &g));
-            CHECK(g > 0 && g < MAXG);
-            unblocks[(int)g]++;
-        }
+        trace_g_instant(line, name);
     }
     free(all);
 

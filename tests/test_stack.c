@@ -92,24 +92,7 @@ static long reported_size(const char *out)
     return strtol(p + strlen("stack exceeds its "), NULL, 10);
 }
 
-/* ---- unbounded recursion -------------------------------------------------------------- */
-
-static volatile int recurse_limit = INT_MAX;
-
-__attribute__((noinline)) static int recurse(int n)
-{
-    volatile char frame[512];
-    frame[0] = (char)n;
-    if (n == recurse_limit)
-        return 0;
-    return recurse(n + 1) + frame[0];
-}
-
-static void overflower(void *arg)
-{
-    (void)arg;
-    recurse(0);
-}
+/* ---- unbounded recursion (test_overflower, test_util.h) ------------------------------- */
 
 static void bystander(void *arg)
 {
@@ -177,7 +160,7 @@ static void spawn_overflower(void *p)
         if (go(parked, NULL) != 0)
             _exit(3);
     go_attr a = {.stack_size = c->stack_size, .name = c->name};
-    if (go_spawn(&a, overflower, NULL) != 0)
+    if (go_spawn(&a, test_overflower, NULL) != 0)
         _exit(3);
     go_wg_wait(&never);
 }

@@ -61,22 +61,6 @@ static void worker(void *arg)
     go_chan_recv(never, &v); /* blocked for good */
 }
 
-static volatile int recurse_limit = 1 << 30;
-
-__attribute__((noinline)) static int recurse(int n)
-{
-    volatile char frame[512];
-    frame[0] = (char)n;
-    if (n == recurse_limit)
-        return 0;
-    return recurse(n + 1) + frame[0];
-}
-
-static void overflower(void *arg)
-{
-    (void)arg;
-    recurse(0);
-}
 
 static int child_main(int argc, char **argv)
 {
@@ -95,7 +79,7 @@ static int child_main(int argc, char **argv)
         go_mutex_unlock(&m);
     } else if (strcmp(mode, "overflow") == 0) {
         go_attr a = {.stack_size = 64 * 1024};
-        CHECK_EQ(go_spawn(&a, overflower, NULL), 0);
+        CHECK_EQ(go_spawn(&a, test_overflower, NULL), 0);
         for (;;)
             go_sleep(1000000000);
     } else if (strcmp(mode, "sigquit") == 0) {

@@ -55,6 +55,26 @@
 #define TEST_SANITIZED 0
 #endif
 
+/* Recursion without end, 512 bytes a frame: a goroutine running
+ * test_overflower dies by Go's "stack overflow". The limit is never
+ * reached; being volatile, it keeps the compiler from proving that. */
+static volatile int test_recurse_limit = -1;
+
+__attribute__((noinline, unused)) static int test_recurse(int n)
+{
+    volatile char frame[512];
+    frame[0] = (char)n;
+    if (n == test_recurse_limit)
+        return 0;
+    return test_recurse(n + 1) + frame[0];
+}
+
+__attribute__((unused)) static void test_overflower(void *arg)
+{
+    (void)arg;
+    test_recurse(0);
+}
+
 /*
  * Run fn(arg) in a forked child with stderr captured; return 1 if the
  * child died abnormally (signal or non-zero exit) and its stderr contains

@@ -629,11 +629,10 @@ static ssize_t sock_op(const struct op *op, struct fdent *e, bool *notsock)
             return call;                                                       \
     } while (0)
 
-/* Every data call goes through here. */
+/* Every data call from a goroutine goes through here (its hook has
+ * already sent a plain thread's call to libc: PLAIN). */
 static ssize_t do_op(const struct op *op)
 {
-    if (!go_can_park())
-        return op_plain(op);
     int saved = err_get();
     bool fresh = false;
 again:;
